@@ -1,0 +1,667 @@
+//! `RuleSetBuilder` and the compiled `RuleSet`: the prefilter, windowed confirmation, decoding.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_automata::meta::Regex;
+use regex_automata::{Input, PatternSet};
+
+use crate::decode::{self, Alphabet};
+use crate::error::{Error, Result};
+use crate::filter;
+use crate::finding::{Encoding, Finding};
+use crate::gitleaks::{self, ImportNote};
+use crate::known::KnownValues;
+use crate::rule::{self, AllowTarget, Rule, RuleSpec};
+
+/// How many nested encodings are looked through (base64 inside percent-encoding, say).
+pub const MAX_DECODE_DEPTH: u8 = 2;
+/// Decoded spans shorter than this are not searched.
+const MIN_DECODED_LEN: usize = 8;
+
+/// Collects rule sources and compiles them into a [`RuleSet`].
+///
+/// # Example
+/// ```
+/// let mut builder = hush_patterns::RuleSetBuilder::new();
+/// builder.add_toml(
+///     "my-rules.toml".as_ref(),
+///     r#"
+/// [[rules]]
+/// id = "acme.api-key"
+/// name = "ACME API key"
+/// regex = '''\b(acme_[a-z0-9]{32})\b'''
+/// keywords = ["acme_"]
+/// examples = ["ACME_KEY=acme_0k3j5h2g9f8d7s6a5q4w3e2r1t0y9u8i"]
+/// "#,
+/// )?;
+/// let rules = builder.build()?;
+/// let hay = b"export ACME_KEY=acme_0k3j5h2g9f8d7s6a5q4w3e2r1t0y9u8i";
+/// let found = rules.find(hay);
+/// assert_eq!(&*found[0].rule_id, "acme.api-key");
+/// assert_eq!(&hay[found[0].secret_span.clone()], b"acme_0k3j5h2g9f8d7s6a5q4w3e2r1t0y9u8i");
+/// # Ok::<(), hush_patterns::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RuleSetBuilder {
+    builtin: bool,
+    user: Vec<RuleSpec>,
+    disabled: Vec<String>,
+}
+
+impl Default for RuleSetBuilder {
+    fn default() -> Self {
+        RuleSetBuilder::new()
+    }
+}
+
+impl std::fmt::Debug for RuleSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSpec").field("id", &self.id).finish()
+    }
+}
+
+impl RuleSetBuilder {
+    /// A builder that starts with the built-in rule pack.
+    pub fn new() -> RuleSetBuilder {
+        RuleSetBuilder {
+            builtin: true,
+            user: Vec::new(),
+            disabled: Vec::new(),
+        }
+    }
+
+    /// Whether to include the built-in rule pack (default `true`).
+    pub fn builtin(&mut self, yes: bool) -> &mut Self {
+        self.builtin = yes;
+        self
+    }
+
+    /// Adds the rules of a file, hush or gitleaks format (detected from its keys).
+    ///
+    /// A user rule with the id of a built-in rule replaces it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read; otherwise as [`add_toml`](Self::add_toml).
+    pub fn add_path(&mut self, path: &Path) -> Result<Vec<ImportNote>> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        self.add_toml(path, &text)
+    }
+
+    /// Adds rules from TOML text; `file` names it in messages. Returns, for gitleaks
+    /// configurations, the parts that could not be honoured exactly.
+    ///
+    /// # Errors
+    /// [`Error::Syntax`] for invalid TOML or an unknown key, [`Error::Rule`] for an invalid rule.
+    /// Rules are fully validated and compiled here, so a bad file fails before any input is read.
+    pub fn add_toml(&mut self, file: &Path, text: &str) -> Result<Vec<ImportNote>> {
+        let (specs, notes) = if gitleaks::looks_like_gitleaks(text) {
+            gitleaks::parse(file, text)?
+        } else {
+            (rule::parse_file(file, text)?, Vec::new())
+        };
+        for spec in &specs {
+            // Validate eagerly so errors name the file now, not at build time.
+            let checked = RuleSpec::clone_for_check(spec);
+            checked.compile()?;
+        }
+        self.user.extend(specs);
+        Ok(notes)
+    }
+
+    /// Disables a rule by id (checked at [`build`](Self::build)).
+    pub fn disable(&mut self, id: &str) -> &mut Self {
+        self.disabled.push(id.to_string());
+        self
+    }
+
+    /// Compiles everything into a `RuleSet`.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateId`] for two user rules with one id, [`Error::UnknownRule`] for a
+    /// `disable` that names no rule, [`Error::Rule`] for an invalid rule.
+    pub fn build(&self) -> Result<RuleSet> {
+        let mut specs: Vec<RuleSpec> = Vec::new();
+        if self.builtin {
+            for (name, text) in crate::builtin::FILES {
+                specs.extend(rule::parse_file(Path::new(&format!("builtin:{name}")), text)?);
+            }
+        }
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (i, s) in specs.iter().enumerate() {
+            if let Some(&first) = index.get(&s.id) {
+                return Err(Error::DuplicateId {
+                    rule_id: s.id.clone(),
+                    first: specs[first].origin.clone(),
+                    second: s.origin.clone(),
+                });
+            }
+            index.insert(s.id.clone(), i);
+        }
+        let builtin_count = specs.len();
+        let mut user_seen: HashMap<String, crate::error::Origin> = HashMap::new();
+        for spec in &self.user {
+            if let Some(first) = user_seen.get(&spec.id) {
+                return Err(Error::DuplicateId {
+                    rule_id: spec.id.clone(),
+                    first: first.clone(),
+                    second: spec.origin.clone(),
+                });
+            }
+            user_seen.insert(spec.id.clone(), spec.origin.clone());
+            let spec = RuleSpec::clone_for_check(spec);
+            match index.get(&spec.id) {
+                Some(&i) if i < builtin_count => specs[i] = spec,
+                _ => {
+                    index.insert(spec.id.clone(), specs.len());
+                    specs.push(spec);
+                }
+            }
+        }
+        let mut disabled = HashSet::new();
+        for id in &self.disabled {
+            if !index.contains_key(id) {
+                return Err(Error::UnknownRule {
+                    rule_id: id.clone(),
+                });
+            }
+            disabled.insert(id.as_str());
+        }
+        let mut rules = Vec::with_capacity(specs.len());
+        let mut written_keywords = Vec::with_capacity(specs.len());
+        for spec in specs {
+            if disabled.contains(spec.id.as_str()) {
+                continue;
+            }
+            written_keywords.push(spec.keywords.clone());
+            rules.push(spec.compile()?);
+        }
+        RuleSet::assemble(rules, &written_keywords)
+    }
+}
+
+/// What one prefilter pattern stands for.
+#[derive(Debug, Default)]
+struct PatInfo {
+    /// Rules whose keyword this is (plain).
+    rules: Vec<u32>,
+    /// For base64 forms of keywords: bit `n` set when the stable part starts `n` characters
+    /// into a 4-character group.
+    b64_leads: u8,
+    /// A percent-encoded form of a keyword.
+    percent: bool,
+}
+
+/// A compiled, immutable set of rules. `Send + Sync`: share it behind an `Arc`.
+///
+/// Search is keyword-driven: one Aho-Corasick pass (ASCII case-insensitive) over all rule
+/// keywords and their base64 and percent-encoded forms finds candidates; each rule's regex then
+/// runs only in the window of `max_len` bytes around its keyword hits. Rules without keywords run
+/// in one multi-pattern pass. Encoded hits are decoded and searched again, to depth
+/// [`MAX_DECODE_DEPTH`].
+///
+/// # Memory usage
+/// The prefilter is a DFA over a few thousand short patterns (a few MiB); each rule's regex
+/// keeps a lazy-DFA cache of at most 2 MiB per thread that uses it.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    prefilter: Option<AhoCorasick>,
+    pats: Vec<PatInfo>,
+    keywordless: Option<(Regex, Vec<u32>)>,
+    /// Longest raw match of any rule.
+    rule_max_len: usize,
+}
+
+impl RuleSet {
+    /// The built-in rule pack, compiled.
+    ///
+    /// # Errors
+    /// Only if the built-in pack is broken, which the test suite rules out.
+    pub fn builtin() -> Result<RuleSet> {
+        RuleSetBuilder::new().build()
+    }
+
+    fn assemble(rules: Vec<Rule>, written_keywords: &[Vec<String>]) -> Result<RuleSet> {
+        let mut entries: Vec<(Vec<u8>, PatInfo)> = Vec::new();
+        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+        // The automaton is case-insensitive, so patterns equal up to case share one slot.
+        let mut slot = |p: Vec<u8>| -> usize {
+            let key = p.to_ascii_lowercase();
+            *index.entry(key).or_insert_with(|| {
+                entries.push((p, PatInfo::default()));
+                entries.len() - 1
+            })
+        };
+        let mut plan: Vec<(usize, Slot)> = Vec::new();
+        let mut keywordless = Vec::new();
+        for (r, rule) in rules.iter().enumerate() {
+            if rule.keywords.is_empty() {
+                keywordless.push(r as u32);
+                continue;
+            }
+            for k in &rule.keywords {
+                plan.push((slot(k.as_bytes().to_vec()), Slot::Rule(r as u32)));
+            }
+            // base64 is case-sensitive: encode the keyword as written, lower- and upper-cased.
+            let mut forms: Vec<Vec<u8>> = Vec::new();
+            for k in &written_keywords[r] {
+                for f in [k.clone(), k.to_ascii_lowercase(), k.to_ascii_uppercase()] {
+                    let f = f.into_bytes();
+                    if !forms.contains(&f) {
+                        forms.push(f);
+                    }
+                }
+            }
+            for form in &forms {
+                for alphabet in [Alphabet::Standard, Alphabet::UrlSafe] {
+                    for align in 0..3 {
+                        let (stable, lead) = decode::b64_stable(form, align, alphabet);
+                        if stable.len() >= 4 {
+                            plan.push((slot(stable), Slot::Base64(lead as u8)));
+                        }
+                    }
+                }
+                if form.iter().any(|&b| !decode::is_unreserved(b)) {
+                    plan.push((slot(decode::percent_encode(form)), Slot::Percent));
+                }
+            }
+        }
+        for (i, what) in plan {
+            let info = &mut entries[i].1;
+            match what {
+                Slot::Rule(r) => {
+                    if !info.rules.contains(&r) {
+                        info.rules.push(r);
+                    }
+                }
+                Slot::Base64(lead) => info.b64_leads |= 1 << lead,
+                Slot::Percent => info.percent = true,
+            }
+        }
+        let (patterns, pats): (Vec<Vec<u8>>, Vec<PatInfo>) = entries.into_iter().unzip();
+        let prefilter = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&patterns)
+                    .map_err(|e| Error::Prefilter(e.to_string()))?,
+            )
+        };
+        let keywordless = if keywordless.is_empty() {
+            None
+        } else {
+            let sources: Vec<&str> = keywordless
+                .iter()
+                .map(|&r| rules[r as usize].pattern.as_str())
+                .collect();
+            let multi = Regex::builder()
+                .syntax(rule::syntax_config())
+                .build_many(&sources)
+                .map_err(|e| Error::Prefilter(e.to_string()))?;
+            Some((multi, keywordless))
+        };
+        let rule_max_len = rules.iter().map(|r| r.max_len).max().unwrap_or(0);
+        Ok(RuleSet {
+            rules,
+            prefilter,
+            pats,
+            keywordless,
+            rule_max_len,
+        })
+    }
+
+    /// The rules, in load order (built-in first).
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when the set has no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The longest span, in bytes of the searched haystack, that any finding can cover:
+    /// the longest rule match, or its encoded form through [`MAX_DECODE_DEPTH`] layers of
+    /// base64 or percent-encoding, whichever is longer.
+    ///
+    /// A streaming searcher that keeps this many bytes of overlap between windows misses nothing.
+    pub fn max_len(&self) -> usize {
+        span_bound(self.rule_max_len, 0)
+    }
+
+    /// Finds secrets, resolving overlaps: of two findings whose secrets overlap, the one with
+    /// the longer secret wins, then the higher priority, then the lower rule id. Sorted by
+    /// position.
+    pub fn find(&self, hay: &[u8]) -> Vec<Finding> {
+        resolve(self.find_all(hay, None))
+    }
+
+    /// [`find`](Self::find), also looking for registered values.
+    pub fn find_with_known(&self, hay: &[u8], known: &KnownValues) -> Vec<Finding> {
+        resolve(self.find_all(hay, Some(known)))
+    }
+
+    /// Every finding, before overlap resolution, in no particular order. A redactor wants the
+    /// union of these spans.
+    pub fn find_all(&self, hay: &[u8], known: Option<&KnownValues>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.search(hay, 0, &mut out);
+        if let Some(k) = known {
+            k.find_into(hay, &mut out);
+        }
+        out
+    }
+
+    fn search(&self, hay: &[u8], depth: u8, out: &mut Vec<Finding>) {
+        let mut hits: Vec<(u32, usize, usize)> = Vec::new();
+        let mut b64: Vec<(usize, usize)> = Vec::new();
+        let mut pct: Vec<(usize, usize)> = Vec::new();
+        if let Some(ac) = &self.prefilter {
+            for m in ac.find_overlapping_iter(hay) {
+                let info = &self.pats[m.pattern().as_usize()];
+                for &r in &info.rules {
+                    hits.push((r, m.start(), m.end()));
+                }
+                if depth < MAX_DECODE_DEPTH {
+                    let mut leads = info.b64_leads;
+                    while leads != 0 {
+                        let lead = leads.trailing_zeros() as usize;
+                        leads &= leads - 1;
+                        if let Some(group) = m.start().checked_sub(lead) {
+                            b64.push((group, m.end()));
+                        }
+                    }
+                    // A percent-encoded form of a keyword, or a plain keyword whose
+                    // surroundings (`=`, quotes, the value) are percent-encoded.
+                    if info.percent || (!info.rules.is_empty() && near_percent(hay, m.start(), m.end())) {
+                        pct.push((m.start(), m.end()));
+                    }
+                }
+            }
+        }
+        hits.sort_unstable();
+        for group in hits.chunk_by(|a, b| a.0 == b.0) {
+            let rule = &self.rules[group[0].0 as usize];
+            let len = rule.max_len;
+            let mut i = 0;
+            while i < group.len() {
+                let mut lo = group[i].2.saturating_sub(len);
+                let mut hi = (group[i].1 + len).min(hay.len());
+                let mut j = i + 1;
+                while j < group.len() && group[j].2.saturating_sub(len) <= hi {
+                    lo = lo.min(group[j].2.saturating_sub(len));
+                    hi = hi.max((group[j].1 + len).min(hay.len()));
+                    j += 1;
+                }
+                self.confirm(rule, hay, lo..hi, &group[i..j], out);
+                i = j;
+            }
+        }
+        if let Some((multi, ids)) = &self.keywordless {
+            let mut set = PatternSet::new(ids.len());
+            multi.which_overlapping_matches(&Input::new(hay), &mut set);
+            for pid in set.iter() {
+                let rule = &self.rules[ids[pid.as_usize()] as usize];
+                self.confirm(rule, hay, 0..hay.len(), &[], out);
+            }
+        }
+        if !b64.is_empty() {
+            self.search_base64(hay, depth, b64, out);
+        }
+        if !pct.is_empty() {
+            self.search_percent(hay, depth, pct, out);
+        }
+    }
+
+    /// Runs `rule` in `window` and reports matches that contain one of `hits`.
+    fn confirm(
+        &self,
+        rule: &Rule,
+        hay: &[u8],
+        window: std::ops::Range<usize>,
+        hits: &[(u32, usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
+        let input = Input::new(hay).range(window);
+        for caps in rule.regex.captures_iter(input) {
+            let Some(m) = caps.get_match() else { continue };
+            let (ms, me) = (m.start(), m.end());
+            if me - ms > rule.max_len {
+                continue;
+            }
+            if rule.keyword_in_match && !hits.is_empty() {
+                let first = hits.partition_point(|h| h.1 < ms);
+                let contained = hits[first..]
+                    .iter()
+                    .take_while(|h| h.1 < me)
+                    .any(|h| h.2 <= me);
+                if !contained {
+                    continue;
+                }
+            }
+            let Some(sg) = caps.get_group(rule.secret_group) else {
+                continue;
+            };
+            if sg.is_empty() {
+                continue;
+            }
+            let secret = &hay[sg.range()];
+            if filter::is_placeholder(secret) {
+                continue;
+            }
+            let entropy = filter::shannon_entropy(secret);
+            if rule.entropy.is_some_and(|min| entropy < min) {
+                continue;
+            }
+            if allowed(rule, hay, ms..me, sg.range()) {
+                continue;
+            }
+            out.push(Finding {
+                rule_id: rule.id_arc.clone(),
+                span: ms..me,
+                secret_span: sg.range(),
+                entropy,
+                encoding: Encoding::Plain,
+                label: None,
+                priority: rule.priority,
+            });
+        }
+    }
+
+    fn search_base64(&self, hay: &[u8], depth: u8, hits: Vec<(usize, usize)>, out: &mut Vec<Finding>) {
+        let reach = b64_len(span_bound(self.rule_max_len, depth + 1));
+        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
+        for (group, end) in hits {
+            let floor = group.saturating_sub(reach);
+            let mut lo = group;
+            while lo > floor && decode::is_b64(hay[lo - 1]) {
+                lo -= 1;
+            }
+            let ceil = (end + reach).min(hay.len());
+            let mut hi = end;
+            while hi < ceil && decode::is_b64(hay[hi]) {
+                hi += 1;
+            }
+            // Start decoding on the 4-character group boundary the hit implies.
+            let start = lo + (group - lo) % 4;
+            if hi - start >= 4 * MIN_DECODED_LEN / 3 {
+                runs.push((start, hi));
+            }
+        }
+        runs.sort_unstable();
+        runs.dedup();
+        let mut inner = Vec::new();
+        for (start, end) in runs {
+            let decoded = decode::b64_decode(&hay[start..end]);
+            if decoded.len() < MIN_DECODED_LEN {
+                continue;
+            }
+            inner.clear();
+            self.search(&decoded, depth + 1, &mut inner);
+            for f in inner.drain(..) {
+                let map = |r: std::ops::Range<usize>| {
+                    let (a, b) = decode::b64_span(r.start, r.end);
+                    (start + a).min(end)..(start + b).min(end)
+                };
+                out.push(Finding {
+                    span: map(f.span.clone()),
+                    secret_span: map(f.secret_span.clone()),
+                    encoding: Encoding::Base64,
+                    ..f
+                });
+            }
+        }
+    }
+
+    fn search_percent(&self, hay: &[u8], depth: u8, hits: Vec<(usize, usize)>, out: &mut Vec<Finding>) {
+        let reach = 3 * span_bound(self.rule_max_len, depth + 1);
+        let stop = |b: u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'&' | b'`' | b'(' | b')');
+        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
+        for (s, e) in hits {
+            let floor = s.saturating_sub(reach);
+            let mut lo = s;
+            while lo > floor && !stop(hay[lo - 1]) {
+                lo -= 1;
+            }
+            let ceil = (e + reach).min(hay.len());
+            let mut hi = e;
+            while hi < ceil && !stop(hay[hi]) {
+                hi += 1;
+            }
+            runs.push((lo, hi));
+        }
+        runs.sort_unstable();
+        runs.dedup();
+        let mut inner = Vec::new();
+        for (start, end) in runs {
+            let (decoded, map) = decode::percent_decode(&hay[start..end]);
+            if decoded.len() < MIN_DECODED_LEN {
+                continue;
+            }
+            inner.clear();
+            self.search(&decoded, depth + 1, &mut inner);
+            for f in inner.drain(..) {
+                let m = |r: std::ops::Range<usize>| start + map[r.start]..start + map[r.end];
+                out.push(Finding {
+                    span: m(f.span.clone()),
+                    secret_span: m(f.secret_span.clone()),
+                    encoding: if f.encoding == Encoding::Plain {
+                        Encoding::Percent
+                    } else {
+                        f.encoding
+                    },
+                    ..f
+                });
+            }
+        }
+    }
+}
+
+enum Slot {
+    Rule(u32),
+    Base64(u8),
+    Percent,
+}
+
+/// Length of the base64 encoding of `n` bytes, plus a group of slack for alignment.
+fn b64_len(n: usize) -> usize {
+    (4 * n).div_ceil(3) + 4
+}
+
+/// The longest haystack span a finding can cover when searching at `depth`.
+fn span_bound(rule_max: usize, depth: u8) -> usize {
+    if depth >= MAX_DECODE_DEPTH {
+        return rule_max;
+    }
+    let inner = span_bound(rule_max, depth + 1);
+    rule_max.max(b64_len(inner)).max(3 * inner)
+}
+
+/// Bytes on each side of a keyword hit searched for a `%XX` escape.
+const PERCENT_NEIGHBOURHOOD: usize = 12;
+
+/// True when a `%XX` escape sits within a few bytes of `start..end`.
+fn near_percent(hay: &[u8], start: usize, end: usize) -> bool {
+    let lo = start.saturating_sub(PERCENT_NEIGHBOURHOOD);
+    let hi = (end + PERCENT_NEIGHBOURHOOD).min(hay.len());
+    memchr::memchr_iter(b'%', &hay[lo..hi]).any(|i| {
+        let i = lo + i;
+        i + 2 < hay.len() && hay[i + 1].is_ascii_hexdigit() && hay[i + 2].is_ascii_hexdigit()
+    })
+}
+
+/// True when one of the rule's allow lists excludes this match.
+fn allowed(rule: &Rule, hay: &[u8], span: std::ops::Range<usize>, secret: std::ops::Range<usize>) -> bool {
+    for allow in &rule.allows {
+        let target = match allow.target {
+            AllowTarget::Secret => &hay[secret.clone()],
+            AllowTarget::Match => &hay[span.clone()],
+            AllowTarget::Line => {
+                let s = memchr::memrchr(b'\n', &hay[..span.start]).map_or(0, |i| i + 1);
+                let e = memchr::memchr(b'\n', &hay[span.end..]).map_or(hay.len(), |i| span.end + i);
+                &hay[s..e]
+            }
+        };
+        if allow.regexes.iter().any(|r| r.is_match(target)) {
+            return true;
+        }
+        if !allow.stopwords.is_empty() {
+            let lower = target.to_ascii_lowercase();
+            if allow
+                .stopwords
+                .iter()
+                .any(|w| memchr::memmem::find(&lower, w).is_some())
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Keeps, of overlapping findings, the longest secret, then the higher priority, then the
+/// lower rule id; returns them sorted by position.
+pub(crate) fn resolve(mut all: Vec<Finding>) -> Vec<Finding> {
+    all.sort_by(|a, b| {
+        b.secret_len()
+            .cmp(&a.secret_len())
+            .then(b.priority.cmp(&a.priority))
+            .then(a.rule_id.cmp(&b.rule_id))
+            .then(a.secret_span.start.cmp(&b.secret_span.start))
+    });
+    let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut keep = Vec::with_capacity(all.len());
+    for f in all {
+        let (s, e) = (f.secret_span.start, f.secret_span.end);
+        if let Some((_, &end)) = taken.range(..e).next_back() {
+            if end > s {
+                continue;
+            }
+        }
+        taken.insert(s, e);
+        keep.push(f);
+    }
+    keep.sort_by_key(|f| (f.secret_span.start, f.secret_span.end));
+    keep
+}
+
+
