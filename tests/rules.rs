@@ -40,9 +40,18 @@ negative_examples = ["acme_z9x8c7v6b5n4m3l2"]
     .unwrap();
     let (code, out, err) = run(hush().args(["rules", "check"]).arg(&file));
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("checked 1 rules, 3 examples: 2 failed"), "{out}");
-    assert!(err.contains("mine.toml:2: rule `acme.key`: example \"acme_q8w7e6r5t4y3u2i1\" yields"), "{err}");
-    assert!(err.contains("negative example \"acme_z9x8c7v6b5n4m3l2\" matched"), "{err}");
+    assert!(
+        out.contains("checked 1 rules, 3 examples: 2 failed"),
+        "{out}"
+    );
+    assert!(
+        err.contains("mine.toml:2: rule `acme.key`: example \"acme_q8w7e6r5t4y3u2i1\" yields"),
+        "{err}"
+    );
+    assert!(
+        err.contains("negative example \"acme_z9x8c7v6b5n4m3l2\" matched"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -56,7 +65,10 @@ fn invalid_rule_file_exits_2_naming_file_line_and_rule() {
     .unwrap();
     let (code, _, err) = run(hush().args(["rules", "check", "--no-builtin"]).arg(&file));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bad.toml:3: rule `acme.unbounded`: the regex has no maximum match length"), "{err}");
+    assert!(
+        err.contains("bad.toml:3: rule `acme.unbounded`: the regex has no maximum match length"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -64,7 +76,9 @@ fn toml_syntax_error_names_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("syntax.toml");
     std::fs::write(&file, "[[rules]]\nid = \"a.b\"\nname = \n").unwrap();
-    let (code, _, err) = run(hush().args(["rules", "list", "--no-builtin", "--rules"]).arg(&file));
+    let (code, _, err) = run(hush()
+        .args(["rules", "list", "--no-builtin", "--rules"])
+        .arg(&file));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("syntax.toml:3:"), "{err}");
 }

@@ -9,7 +9,11 @@ pub(crate) fn hush() -> Command {
 
 /// Runs `cmd` and returns (exit code, stdout, stderr).
 pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().expect("spawn hush");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("spawn hush");
     (
         status.code().unwrap_or(-1),
         String::from_utf8_lossy(&stdout).into_owned(),

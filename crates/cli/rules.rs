@@ -66,7 +66,11 @@ pub(crate) fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
 }
 
 /// Builds the rule set the flags describe, printing import notes to stderr.
-pub(crate) fn load(builtin: bool, files: &[PathBuf], disable: &[String]) -> anyhow::Result<RuleSet> {
+pub(crate) fn load(
+    builtin: bool,
+    files: &[PathBuf],
+    disable: &[String],
+) -> anyhow::Result<RuleSet> {
     let mut builder = RuleSetBuilder::new();
     builder.builtin(builtin);
     for file in files {
@@ -88,7 +92,11 @@ pub(crate) fn load(builtin: bool, files: &[PathBuf], disable: &[String]) -> anyh
 }
 
 fn list(args: &ListArgs) -> anyhow::Result<Outcome> {
-    let set = load(!args.source.no_builtin, &args.source.rules, &args.source.disable)?;
+    let set = load(
+        !args.source.no_builtin,
+        &args.source.rules,
+        &args.source.disable,
+    )?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {

@@ -42,7 +42,9 @@ impl std::fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: rule `{}`: ", self.origin, self.rule_id)?;
         match &self.kind {
-            CheckFailureKind::ExampleNotFound => write!(f, "example not matched: {:?}", self.example),
+            CheckFailureKind::ExampleNotFound => {
+                write!(f, "example not matched: {:?}", self.example)
+            }
             CheckFailureKind::WrongSecret { expected, found } => write!(
                 f,
                 "example {:?} yields {:?}, expected secret {:?}",

@@ -41,6 +41,8 @@ const TEMPLATE_MARKERS: &[&[u8]] = &[b"${", b"{{", b"$(", b"%(", b"#{", b"<%"];
 
 /// Length of a run of one repeated byte, or of consecutive ascending bytes, that marks a placeholder.
 const RUN_LEN: usize = 6;
+/// Secrets longer than this may contain runs (`//////////` in AWS session tokens).
+const LONG_SECRET: usize = 64;
 
 /// True when `secret` is plainly a placeholder or template, not a credential.
 ///
@@ -69,7 +71,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         } else {
             1
         };
-        if same >= RUN_LEN || ascending >= RUN_LEN {
+        // Long random secrets (session tokens, macaroons) may hold a run by design; a run
+        // marks a placeholder only in a short secret or when it is a quarter of the secret.
+        let run = same.max(ascending);
+        if run >= RUN_LEN && (secret.len() < LONG_SECRET || run * 4 >= secret.len()) {
             return true;
         }
     }

@@ -57,9 +57,16 @@ pub(crate) fn looks_like_gitleaks(text: &str) -> bool {
     };
     rules.iter().any(|r| {
         r.as_table().is_some_and(|t| {
-            ["description", "secretGroup", "allowlist", "allowlists", "tags", "path"]
-                .iter()
-                .any(|k| t.contains_key(*k))
+            [
+                "description",
+                "secretGroup",
+                "allowlist",
+                "allowlists",
+                "tags",
+                "path",
+            ]
+            .iter()
+            .any(|k| t.contains_key(*k))
                 || !t.contains_key("name")
         })
     })
@@ -91,18 +98,34 @@ fn bad(file: &Path, line: usize, rule_id: &str, reason: impl Into<String>) -> Er
     }
 }
 
-fn strings(v: Option<&Value>, file: &Path, line: usize, id: &str, key: &str) -> Result<Vec<String>> {
+fn strings(
+    v: Option<&Value>,
+    file: &Path,
+    line: usize,
+    id: &str,
+    key: &str,
+) -> Result<Vec<String>> {
     match v {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
             .map(|i| {
-                i.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| bad(file, line, id, format!("`{key}` must be an array of strings")))
+                i.as_str().map(str::to_string).ok_or_else(|| {
+                    bad(
+                        file,
+                        line,
+                        id,
+                        format!("`{key}` must be an array of strings"),
+                    )
+                })
             })
             .collect(),
-        Some(_) => Err(bad(file, line, id, format!("`{key}` must be an array of strings"))),
+        Some(_) => Err(bad(
+            file,
+            line,
+            id,
+            format!("`{key}` must be an array of strings"),
+        )),
     }
 }
 
@@ -129,7 +152,9 @@ fn allowlist(ctx: &mut Ctx<'_>, t: &Table, line: usize, id: Option<&str>) -> Res
     let targets = strings(t.get("targetRules"), ctx.file, line, who, "targetRules")?;
     let and = t.get("condition").and_then(Value::as_str) == Some("AND");
     for key in ["paths", "commits"] {
-        if t.get(key).is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+        if t.get(key)
+            .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        {
             if and {
                 ctx.note(id, format!("allowlist `{key}` with `condition = \"AND\"` cannot be checked on a stream; the allowlist's regexes and stopwords apply without it"));
             } else {
@@ -138,8 +163,17 @@ fn allowlist(ctx: &mut Ctx<'_>, t: &Table, line: usize, id: Option<&str>) -> Res
         }
     }
     for key in t.keys() {
-        if !["description", "condition", "regexTarget", "regexes", "stopwords", "paths", "commits", "targetRules"]
-            .contains(&key.as_str())
+        if ![
+            "description",
+            "condition",
+            "regexTarget",
+            "regexes",
+            "stopwords",
+            "paths",
+            "commits",
+            "targetRules",
+        ]
+        .contains(&key.as_str())
         {
             ctx.note(id, format!("unknown allowlist key `{key}` ignored"));
         }
@@ -147,22 +181,44 @@ fn allowlist(ctx: &mut Ctx<'_>, t: &Table, line: usize, id: Option<&str>) -> Res
     Ok((target, regexes, stopwords, targets))
 }
 
-fn sub_allowlists(ctx: &mut Ctx<'_>, t: &Table, single: &str, many: &str, line: usize, id: Option<&str>) -> Result<Vec<ParsedAllow>> {
+fn sub_allowlists(
+    ctx: &mut Ctx<'_>,
+    t: &Table,
+    single: &str,
+    many: &str,
+    line: usize,
+    id: Option<&str>,
+) -> Result<Vec<ParsedAllow>> {
     let mut out = Vec::new();
     if let Some(v) = t.get(single) {
-        let tab = v
-            .as_table()
-            .ok_or_else(|| bad(ctx.file, line, id.unwrap_or("<config>"), format!("`{single}` must be a table")))?;
+        let tab = v.as_table().ok_or_else(|| {
+            bad(
+                ctx.file,
+                line,
+                id.unwrap_or("<config>"),
+                format!("`{single}` must be a table"),
+            )
+        })?;
         out.push(allowlist(ctx, tab, line, id)?);
     }
     if let Some(v) = t.get(many) {
-        let arr = v
-            .as_array()
-            .ok_or_else(|| bad(ctx.file, line, id.unwrap_or("<config>"), format!("`{many}` must be an array of tables")))?;
+        let arr = v.as_array().ok_or_else(|| {
+            bad(
+                ctx.file,
+                line,
+                id.unwrap_or("<config>"),
+                format!("`{many}` must be an array of tables"),
+            )
+        })?;
         for item in arr {
-            let tab = item
-                .as_table()
-                .ok_or_else(|| bad(ctx.file, line, id.unwrap_or("<config>"), format!("`{many}` must be an array of tables")))?;
+            let tab = item.as_table().ok_or_else(|| {
+                bad(
+                    ctx.file,
+                    line,
+                    id.unwrap_or("<config>"),
+                    format!("`{many}` must be an array of tables"),
+                )
+            })?;
             out.push(allowlist(ctx, tab, line, id)?);
         }
     }
@@ -172,13 +228,24 @@ fn sub_allowlists(ctx: &mut Ctx<'_>, t: &Table, single: &str, many: &str, line: 
 /// Parses a gitleaks configuration into rule specs plus notes on what is not honoured.
 pub(crate) fn parse(file: &Path, text: &str) -> Result<(Vec<RuleSpec>, Vec<ImportNote>)> {
     let table: Table = toml::from_str(text).map_err(|e| rule::syntax_error(file, text, &e))?;
-    let spanned: SpannedRules = toml::from_str(text).map_err(|e| rule::syntax_error(file, text, &e))?;
+    let spanned: SpannedRules =
+        toml::from_str(text).map_err(|e| rule::syntax_error(file, text, &e))?;
     let mut ctx = Ctx {
         file,
         notes: Vec::new(),
     };
     for key in table.keys() {
-        if !["title", "description", "extend", "allowlist", "allowlists", "rules", "minVersion"].contains(&key.as_str()) {
+        if ![
+            "title",
+            "description",
+            "extend",
+            "allowlist",
+            "allowlists",
+            "rules",
+            "minVersion",
+        ]
+        .contains(&key.as_str())
+        {
             ctx.note(None, format!("unknown top-level key `{key}` ignored"));
         }
     }
@@ -203,35 +270,74 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<(Vec<RuleSpec>, Vec<Impor
     for r in spanned.rules {
         let line = rule::line_of(text, r.span().start);
         let t = r.into_inner();
-        let raw_id = t.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+        let raw_id = t
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if raw_id.is_empty() {
             return Err(bad(file, line, "<missing id>", "every rule needs an `id`"));
         }
         let id: String = raw_id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect();
         if id != raw_id {
-            ctx.note(Some(&raw_id), format!("rule id renamed to `{id}` (hush ids are lowercase ASCII)"));
+            ctx.note(
+                Some(&raw_id),
+                format!("rule id renamed to `{id}` (hush ids are lowercase ASCII)"),
+            );
         }
         for key in t.keys() {
-            if !["id", "description", "regex", "secretGroup", "entropy", "keywords", "path", "tags", "allowlist", "allowlists", "report", "skipReport"]
-                .contains(&key.as_str())
+            if ![
+                "id",
+                "description",
+                "regex",
+                "secretGroup",
+                "entropy",
+                "keywords",
+                "path",
+                "tags",
+                "allowlist",
+                "allowlists",
+                "report",
+                "skipReport",
+            ]
+            .contains(&key.as_str())
             {
                 ctx.note(Some(&id), format!("unknown rule key `{key}` ignored"));
             }
         }
         let Some(regex) = t.get("regex").and_then(Value::as_str) else {
-            ctx.note(Some(&id), "rule has no `regex` (a path-only rule); skipped, since hush matches content");
+            ctx.note(
+                Some(&id),
+                "rule has no `regex` (a path-only rule); skipped, since hush matches content",
+            );
             continue;
         };
         if t.contains_key("path") {
-            ctx.note(Some(&id), "`path` is not honoured: the rule applies to every input");
+            ctx.note(
+                Some(&id),
+                "`path` is not honoured: the rule applies to every input",
+            );
         }
         let secret_group = match t.get("secretGroup") {
             None => None,
             Some(Value::Integer(g)) if *g >= 0 => Some(*g as usize),
-            Some(_) => return Err(bad(file, line, &id, "`secretGroup` must be a non-negative integer")),
+            Some(_) => {
+                return Err(bad(
+                    file,
+                    line,
+                    &id,
+                    "`secretGroup` must be a non-negative integer",
+                ))
+            }
         };
         let entropy = match t.get("entropy") {
             None => None,
@@ -242,13 +348,19 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<(Vec<RuleSpec>, Vec<Impor
         let mut keywords = Vec::new();
         for k in strings(t.get("keywords"), file, line, &id, "keywords")? {
             if k.len() < MIN_KEYWORD_LEN {
-                ctx.note(Some(&id), format!("keyword `{k}` is shorter than {MIN_KEYWORD_LEN} bytes and is dropped"));
+                ctx.note(
+                    Some(&id),
+                    format!("keyword `{k}` is shorter than {MIN_KEYWORD_LEN} bytes and is dropped"),
+                );
             } else {
                 keywords.push(k.to_ascii_lowercase());
             }
         }
         if keywords.is_empty() {
-            ctx.note(Some(&id), "rule has no usable keyword; it runs on every input (slower)");
+            ctx.note(
+                Some(&id),
+                "rule has no usable keyword; it runs on every input (slower)",
+            );
         } else {
             keyworded += 1;
         }
@@ -266,7 +378,9 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<(Vec<RuleSpec>, Vec<Impor
             None
         };
         let mut allows: Vec<(AllowTarget, Vec<String>, Vec<String>)> = Vec::new();
-        for (target, regexes, stopwords, _) in sub_allowlists(&mut ctx, &t, "allowlist", "allowlists", line, Some(&id))? {
+        for (target, regexes, stopwords, _) in
+            sub_allowlists(&mut ctx, &t, "allowlist", "allowlists", line, Some(&id))?
+        {
             allows.push((target, regexes, stopwords));
         }
         for (target, regexes, stopwords, targets) in &global {
@@ -296,13 +410,17 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<(Vec<RuleSpec>, Vec<Impor
                 file: file.to_path_buf(),
                 line,
             },
+            compiled: None,
         });
     }
     if keyworded > 0 {
         ctx.note(None, format!("{keyworded} rule(s) with keywords: a keyword must occur within the rule's maximum match length of a match, not merely anywhere in the file"));
     }
     if !global.is_empty() {
-        ctx.note(None, "global allowlists apply to this file's rules only, not to hush's built-in rules");
+        ctx.note(
+            None,
+            "global allowlists apply to this file's rules only, not to hush's built-in rules",
+        );
     }
     Ok((specs, ctx.notes))
 }

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use zeroize::Zeroizing;
 
 use crate::decode::{self, Alphabet};
 use crate::error::{Error, Result};
 use crate::finding::{Encoding, Finding};
+use crate::prefilter::Prefilter;
 
 /// Values shorter than this would match ordinary text and are refused.
 pub const MIN_KNOWN_VALUE_LEN: usize = 8;
@@ -26,7 +26,10 @@ pub struct KnownValuesBuilder {
 impl std::fmt::Debug for KnownValuesBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KnownValuesBuilder")
-            .field("labels", &self.values.iter().map(|(l, _)| l).collect::<Vec<_>>())
+            .field(
+                "labels",
+                &self.values.iter().map(|(l, _)| l).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -99,7 +102,15 @@ impl KnownValuesBuilder {
             push(pct.to_ascii_lowercase(), Encoding::Percent, 0, 0);
             push(pct, Encoding::Percent, 0, 0);
             push(json_escape(value), Encoding::JsonEscaped, 0, 0);
-            push(json_escape(value).iter().flat_map(|&b| slash_escape(b)).collect(), Encoding::JsonEscaped, 0, 0);
+            push(
+                json_escape(value)
+                    .iter()
+                    .flat_map(|&b| slash_escape(b))
+                    .collect(),
+                Encoding::JsonEscaped,
+                0,
+                0,
+            );
             push(shell_single_quote(value), Encoding::ShellEscaped, 0, 0);
             push(shell_backslash(value), Encoding::ShellEscaped, 0, 0);
             push(hex(value, b"0123456789abcdef"), Encoding::Hex, 0, 0);
@@ -108,13 +119,9 @@ impl KnownValuesBuilder {
         let ac = if patterns.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(patterns.iter().map(|p| p.as_slice()))
-                    .map_err(|e| Error::Prefilter(e.to_string()))?,
-            )
+            Some(Prefilter::new(
+                patterns.iter().map(|p| (p.to_vec(), false)).collect(),
+            ))
         };
         Ok(KnownValues {
             ac,
@@ -141,7 +148,7 @@ struct Variant {
 /// not zeroized when it is dropped. Keep the `KnownValues` for as long as the secrets are in use
 /// anyway, and rely on the vault's process hardening (no core dumps) for the rest.
 pub struct KnownValues {
-    ac: Option<AhoCorasick>,
+    ac: Option<Prefilter>,
     variants: Vec<Variant>,
     labels: Vec<Arc<str>>,
 }
@@ -150,7 +157,7 @@ impl std::fmt::Debug for KnownValues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KnownValues")
             .field("labels", &self.labels)
-            .field("patterns", &self.variants.len())
+            .field("patterns", &self.ac.as_ref().map_or(0, Prefilter::len))
             .finish()
     }
 }
@@ -177,18 +184,16 @@ impl KnownValues {
 
     /// The longest encoded form, in bytes, including the edges redacted with it.
     pub fn max_len(&self) -> usize {
-        self.ac
-            .as_ref()
-            .map_or(0, |ac| ac.max_pattern_len() + 3 + 2)
+        self.ac.as_ref().map_or(0, |ac| ac.max_len() + 3 + 2)
     }
 
     pub(crate) fn find_into(&self, hay: &[u8], out: &mut Vec<Finding>) {
         let Some(ac) = &self.ac else { return };
         let rule_id: Arc<str> = Arc::from(KNOWN_VALUE_RULE_ID);
-        for m in ac.find_overlapping_iter(hay) {
-            let v = &self.variants[m.pattern().as_usize()];
-            let mut start = m.start();
-            let mut end = m.end();
+        ac.for_each(hay, |pat, s, e| {
+            let v = &self.variants[pat as usize];
+            let mut start = s;
+            let mut end = e;
             if v.encoding == Encoding::Base64 {
                 for _ in 0..v.lead {
                     if start > 0 && decode::is_b64(hay[start - 1]) {
@@ -209,7 +214,7 @@ impl KnownValues {
                 label: Some(self.labels[v.value].clone()),
                 priority: i32::MAX,
             });
-        }
+        });
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use std::sync::OnceLock;
+
 use regex_automata::meta::Regex;
 use serde::Deserialize;
 
@@ -9,6 +11,9 @@ use crate::error::{Error, Origin, Result};
 
 /// Default `priority` of a rule.
 pub(crate) const DEFAULT_PRIORITY: i32 = 50;
+/// Longest `max_len` accepted: 1 MiB. Longer windows would make streaming buffers unbounded
+/// in practice.
+pub(crate) const MAX_RULE_LEN: usize = 1 << 20;
 /// Shortest keyword accepted: shorter ones would fire on every line.
 pub(crate) const MIN_KEYWORD_LEN: usize = 3;
 
@@ -91,7 +96,9 @@ pub struct Rule {
     pub(crate) id_arc: std::sync::Arc<str>,
     pub(crate) name: String,
     pub(crate) pattern: String,
-    pub(crate) regex: Regex,
+    /// Compiled on first use: most rules never see a keyword hit in a given run, and compiling
+    /// all of them up front would dominate start-up (see `benches/engine.rs`).
+    pub(crate) regex: OnceLock<Regex>,
     pub(crate) secret_group: usize,
     pub(crate) keywords: Vec<String>,
     pub(crate) max_len: usize,
@@ -101,6 +108,14 @@ pub struct Rule {
     /// When true (hush rules) a match must contain a keyword occurrence; when false
     /// (imported gitleaks rules) a keyword within `max_len` bytes of the match suffices.
     pub(crate) keyword_in_match: bool,
+    /// Every match starts with one of the keywords, so the regex runs anchored at each
+    /// keyword hit instead of in a window around it.
+    pub(crate) anchored: bool,
+    /// For rules that are not anchored: the longest a match can extend before the keyword
+    /// occurrence it contains, when the regex shows it.
+    pub(crate) keyword_offset: Option<usize>,
+    /// The regex as searched (large counted repetitions unbounded, see [`unbound`]).
+    pub(crate) search_hir: regex_syntax::hir::Hir,
     pub(crate) examples: Vec<Example>,
     pub(crate) negative_examples: Vec<String>,
     pub(crate) references: Vec<String>,
@@ -119,6 +134,28 @@ impl Rule {
     /// The regex as written.
     pub fn pattern(&self) -> &str {
         &self.pattern
+    }
+    /// The compiled regex, compiling it on first use.
+    pub(crate) fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            // INVARIANT: user rules arrive compiled (`compile_eagerly`), and every built-in rule
+            // is compiled by the test suite (`builtin_rules_compile`), so this cannot fail for a
+            // pattern that parsed.
+            compile_hir(&self.search_hir).unwrap_or_else(|e| {
+                unreachable!(
+                    "rule `{}` passed validation but does not compile: {e}",
+                    self.id
+                )
+            })
+        })
+    }
+    /// Compiles the regex now, reporting an error instead of deferring it.
+    pub(crate) fn try_compile(&self) -> std::result::Result<(), String> {
+        if self.regex.get().is_none() {
+            let r = compile_hir(&self.search_hir)?;
+            let _ = self.regex.set(r);
+        }
+        Ok(())
     }
     /// The prefilter keywords (lowercase).
     pub fn keywords(&self) -> &[String] {
@@ -148,6 +185,11 @@ impl Rule {
     pub fn references(&self) -> &[String] {
         &self.references
     }
+    /// Whether the regex runs anchored at keyword hits (every match starts with a keyword)
+    /// rather than in a window of `max_len` around them.
+    pub fn is_anchored(&self) -> bool {
+        self.anchored
+    }
     /// The file and line the rule was loaded from.
     pub fn origin(&self) -> &Origin {
         &self.origin
@@ -171,6 +213,8 @@ pub(crate) struct RuleSpec {
     pub(crate) negative_examples: Vec<String>,
     pub(crate) references: Vec<String>,
     pub(crate) origin: Origin,
+    /// The regex, once compiled (user rules are compiled when loaded, to fail early).
+    pub(crate) compiled: Option<Regex>,
 }
 
 /// The syntax every rule regex is parsed with: bytes, ASCII classes.
@@ -193,11 +237,81 @@ pub(crate) fn compile_regex(pattern: &str) -> std::result::Result<Regex, String>
         .map_err(|e| e.to_string().replace('\n', " "))
 }
 
+fn regex_config() -> regex_automata::meta::Config {
+    Regex::config()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(20 << 20))
+        .hybrid_cache_capacity(2 << 20)
+}
+
+/// Compiles a (rewritten) rule regex for searching.
+pub(crate) fn compile_hir(hir: &regex_syntax::hir::Hir) -> std::result::Result<Regex, String> {
+    Regex::builder()
+        .configure(regex_config())
+        .build_from_hir(hir)
+        .map_err(|e| e.to_string().replace('\n', " "))
+}
+
+/// Counted repetitions with an upper bound above this are searched as unbounded.
+const UNBOUND_ABOVE: u32 = 32;
+
+/// Rewrites `x{m,n}` with `n > 32` (and `n > m`) as `x{m,}`.
+///
+/// A counted repetition compiles to `n` copies of its operand, and a lazy DFA over a long run of
+/// matching bytes then builds a new state per byte (`[^"]{16,8192}` thrashes its cache). The
+/// match-length bound is computed from the regex as written and enforced on every match, so the
+/// rewrite only changes which over-long candidates are dropped.
+pub(crate) fn unbound(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Repetition(rep) => {
+            let max = match rep.max {
+                Some(n) if n > UNBOUND_ABOVE && n > rep.min => None,
+                other => other,
+            };
+            Hir::repetition(Repetition {
+                min: rep.min,
+                max,
+                greedy: rep.greedy,
+                sub: Box::new(unbound(&rep.sub)),
+            })
+        }
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            index: cap.index,
+            name: cap.name.clone(),
+            sub: Box::new(unbound(&cap.sub)),
+        }),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(unbound).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(unbound).collect()),
+        _ => hir.clone(),
+    }
+}
+
+/// For a concatenation whose tail provably starts with a keyword, the longest its head can be:
+/// the farthest a match can start before the keyword it contains.
+fn keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> Option<usize> {
+    use regex_syntax::hir::{Hir, HirKind};
+    match hir.kind() {
+        HirKind::Capture(cap) => keyword_offset(&cap.sub, keywords),
+        HirKind::Concat(subs) => {
+            let mut head = 0usize;
+            for i in 0..subs.len() {
+                if starts_with_keyword(&Hir::concat(subs[i..].to_vec()), keywords) {
+                    return Some(head);
+                }
+                head = head.checked_add(subs[i].properties().maximum_len()?)?;
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_')
+        })
 }
 
 impl RuleSpec {
@@ -235,10 +349,23 @@ impl RuleSpec {
             negative_examples: raw.negative_examples,
             references: raw.references,
             origin,
+            compiled: None,
         }
     }
 
-    /// Validates and compiles the rule.
+    /// Validates the rule and compiles its regex now, so that errors surface at load time.
+    pub(crate) fn compile_eagerly(mut self) -> Result<RuleSpec> {
+        let checked = self.clone().compile()?;
+        let fail = |e: String| Error::Rule {
+            origin: checked.origin.clone(),
+            rule_id: checked.id.clone(),
+            reason: format!("invalid `regex`: {e}"),
+        };
+        self.compiled = Some(compile_hir(&checked.search_hir).map_err(fail)?);
+        Ok(self)
+    }
+
+    /// Validates the rule; the regex is parsed and checked now and compiled on first use.
     pub(crate) fn compile(self) -> Result<Rule> {
         let fail = |reason: String| Error::Rule {
             origin: self.origin.clone(),
@@ -256,14 +383,21 @@ impl RuleSpec {
             ));
         }
         if self.name.trim().is_empty() {
-            return Err(fail("`name` is empty; give the rule a human-readable name".into()));
+            return Err(fail(
+                "`name` is empty; give the rule a human-readable name".into(),
+            ));
         }
         let hir = regex_syntax::ParserBuilder::new()
             .unicode(false)
             .utf8(false)
             .build()
             .parse(&self.regex)
-            .map_err(|e| fail(format!("invalid `regex`: {}", e.to_string().replace('\n', " "))))?;
+            .map_err(|e| {
+                fail(format!(
+                    "invalid `regex`: {}",
+                    e.to_string().replace('\n', " ")
+                ))
+            })?;
         let props = hir.properties();
         let groups = props.explicit_captures_len();
         let secret_group = match self.secret_group {
@@ -292,8 +426,16 @@ impl RuleSpec {
         if max_len == 0 {
             return Err(fail("the regex can only match the empty string".into()));
         }
+        if max_len > MAX_RULE_LEN {
+            return Err(fail(format!(
+                "the longest match is {max_len} bytes, over the limit of {MAX_RULE_LEN}; \
+                 bound the regex more tightly or declare a smaller `max_len`"
+            )));
+        }
         if props.minimum_len() == Some(0) {
-            return Err(fail("the regex can match the empty string; require at least one byte".into()));
+            return Err(fail(
+                "the regex can match the empty string; require at least one byte".into(),
+            ));
         }
         let mut keywords = Vec::with_capacity(self.keywords.len());
         for k in &self.keywords {
@@ -308,16 +450,29 @@ impl RuleSpec {
         keywords.dedup();
         if let Some(e) = self.entropy {
             if !(0.0..=8.0).contains(&e) {
-                return Err(fail(format!("`entropy = {e}` is outside 0.0..=8.0 bits per byte")));
+                return Err(fail(format!(
+                    "`entropy = {e}` is outside 0.0..=8.0 bits per byte"
+                )));
             }
         }
-        let regex = compile_regex(&self.regex).map_err(|e| fail(format!("invalid `regex`: {e}")))?;
+        let anchored = self.keyword_in_match && starts_with_keyword(&hir, &keywords);
+        let keyword_offset = if self.keyword_in_match && !anchored {
+            keyword_offset(&hir, &keywords)
+        } else {
+            None
+        };
+        let search_hir = unbound(&hir);
+        let regex = OnceLock::new();
+        if let Some(compiled) = self.compiled {
+            let _ = regex.set(compiled);
+        }
         let mut allows = Vec::with_capacity(self.allows.len());
         for (target, regexes, stopwords) in self.allows {
             let mut compiled = Vec::with_capacity(regexes.len());
             for r in &regexes {
                 compiled.push(
-                    compile_regex(r).map_err(|e| fail(format!("invalid `allow` regex `{r}`: {e}")))?,
+                    compile_regex(r)
+                        .map_err(|e| fail(format!("invalid `allow` regex `{r}`: {e}")))?,
                 );
             }
             allows.push(Allow {
@@ -343,12 +498,33 @@ impl RuleSpec {
             allows,
             priority: self.priority,
             keyword_in_match: self.keyword_in_match,
+            anchored,
+            keyword_offset,
+            search_hir,
             examples: self.examples,
             negative_examples: self.negative_examples,
             references: self.references,
             origin: self.origin,
         })
     }
+}
+
+/// True when every match of `hir` provably starts with one of `keywords` (lowercase), judged
+/// from the regex's prefix literals.
+fn starts_with_keyword(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    if keywords.is_empty() {
+        return false;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
+    let Some(literals) = seq.literals() else {
+        return false;
+    };
+    !literals.is_empty()
+        && literals.iter().all(|lit| {
+            let lower = lit.as_bytes().to_ascii_lowercase();
+            keywords.iter().any(|k| lower.starts_with(k.as_bytes()))
+        })
 }
 
 /// Parses a hush rule file into specs. `file` is only used in messages.

@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
-use regex_automata::{Input, PatternSet};
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input, PatternSet};
 
 use crate::decode::{self, Alphabet};
 use crate::error::{Error, Result};
@@ -13,6 +13,7 @@ use crate::filter;
 use crate::finding::{Encoding, Finding};
 use crate::gitleaks::{self, ImportNote};
 use crate::known::KnownValues;
+use crate::prefilter::Prefilter;
 use crate::rule::{self, AllowTarget, Rule, RuleSpec};
 
 /// How many nested encodings are looked through (base64 inside percent-encoding, say).
@@ -104,12 +105,10 @@ impl RuleSetBuilder {
         } else {
             (rule::parse_file(file, text)?, Vec::new())
         };
-        for spec in &specs {
-            // Validate eagerly so errors name the file now, not at build time.
-            let checked = RuleSpec::clone_for_check(spec);
-            checked.compile()?;
+        for spec in specs {
+            // Compile eagerly so errors name the file now, before any input is read.
+            self.user.push(spec.compile_eagerly()?);
         }
-        self.user.extend(specs);
         Ok(notes)
     }
 
@@ -128,7 +127,10 @@ impl RuleSetBuilder {
         let mut specs: Vec<RuleSpec> = Vec::new();
         if self.builtin {
             for (name, text) in crate::builtin::FILES {
-                specs.extend(rule::parse_file(Path::new(&format!("builtin:{name}")), text)?);
+                specs.extend(rule::parse_file(
+                    Path::new(&format!("builtin:{name}")),
+                    text,
+                )?);
             }
         }
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -210,7 +212,7 @@ struct PatInfo {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    prefilter: Option<AhoCorasick>,
+    prefilter: Prefilter,
     pats: Vec<PatInfo>,
     keywordless: Option<(Regex, Vec<u32>)>,
     /// Longest raw match of any rule.
@@ -227,13 +229,18 @@ impl RuleSet {
     }
 
     fn assemble(rules: Vec<Rule>, written_keywords: &[Vec<String>]) -> Result<RuleSet> {
-        let mut entries: Vec<(Vec<u8>, PatInfo)> = Vec::new();
-        let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-        // The automaton is case-insensitive, so patterns equal up to case share one slot.
-        let mut slot = |p: Vec<u8>| -> usize {
-            let key = p.to_ascii_lowercase();
-            *index.entry(key).or_insert_with(|| {
-                entries.push((p, PatInfo::default()));
+        let mut entries: Vec<(Vec<u8>, bool, PatInfo)> = Vec::new();
+        let mut index: HashMap<(Vec<u8>, bool), usize> = HashMap::new();
+        // Keywords and percent forms match ASCII-case-insensitively (patterns equal up to case
+        // share a slot); base64 forms are case-sensitive, as base64 is.
+        let mut slot = |p: Vec<u8>, ci: bool| -> usize {
+            let key = if ci {
+                p.to_ascii_lowercase()
+            } else {
+                p.clone()
+            };
+            *index.entry((key, ci)).or_insert_with(|| {
+                entries.push((p, ci, PatInfo::default()));
                 entries.len() - 1
             })
         };
@@ -245,7 +252,7 @@ impl RuleSet {
                 continue;
             }
             for k in &rule.keywords {
-                plan.push((slot(k.as_bytes().to_vec()), Slot::Rule(r as u32)));
+                plan.push((slot(k.as_bytes().to_vec(), true), Slot::Rule(r as u32)));
             }
             // base64 is case-sensitive: encode the keyword as written, lower- and upper-cased.
             let mut forms: Vec<Vec<u8>> = Vec::new();
@@ -262,17 +269,17 @@ impl RuleSet {
                     for align in 0..3 {
                         let (stable, lead) = decode::b64_stable(form, align, alphabet);
                         if stable.len() >= 4 {
-                            plan.push((slot(stable), Slot::Base64(lead as u8)));
+                            plan.push((slot(stable, false), Slot::Base64(lead as u8)));
                         }
                     }
                 }
                 if form.iter().any(|&b| !decode::is_unreserved(b)) {
-                    plan.push((slot(decode::percent_encode(form)), Slot::Percent));
+                    plan.push((slot(decode::percent_encode(form), true), Slot::Percent));
                 }
             }
         }
         for (i, what) in plan {
-            let info = &mut entries[i].1;
+            let info = &mut entries[i].2;
             match what {
                 Slot::Rule(r) => {
                     if !info.rules.contains(&r) {
@@ -283,19 +290,13 @@ impl RuleSet {
                 Slot::Percent => info.percent = true,
             }
         }
-        let (patterns, pats): (Vec<Vec<u8>>, Vec<PatInfo>) = entries.into_iter().unzip();
-        let prefilter = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .map_err(|e| Error::Prefilter(e.to_string()))?,
-            )
-        };
+        let mut patterns = Vec::with_capacity(entries.len());
+        let mut pats = Vec::with_capacity(entries.len());
+        for (p, ci, info) in entries {
+            patterns.push((p, ci));
+            pats.push(info);
+        }
+        let prefilter = Prefilter::new(patterns);
         let keywordless = if keywordless.is_empty() {
             None
         } else {
@@ -317,6 +318,23 @@ impl RuleSet {
             keywordless,
             rule_max_len,
         })
+    }
+
+    /// Compiles every rule's regex now instead of on first use (rules compile lazily).
+    ///
+    /// # Errors
+    /// The ids of rules whose regex fails to compile, with the reason.
+    pub fn compile_all(&self) -> std::result::Result<(), Vec<(String, String)>> {
+        let errors: Vec<(String, String)> = self
+            .rules
+            .iter()
+            .filter_map(|r| r.try_compile().err().map(|e| (r.id.clone(), e)))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// The rules, in load order (built-in first).
@@ -372,48 +390,49 @@ impl RuleSet {
     }
 
     fn search(&self, hay: &[u8], depth: u8, out: &mut Vec<Finding>) {
+        self.search_profiled(hay, depth, out, &mut None);
+    }
+
+    fn search_profiled(
+        &self,
+        hay: &[u8],
+        depth: u8,
+        out: &mut Vec<Finding>,
+        prof: &mut Option<Vec<RuleCost>>,
+    ) {
         let mut hits: Vec<(u32, usize, usize)> = Vec::new();
         let mut b64: Vec<(usize, usize)> = Vec::new();
         let mut pct: Vec<(usize, usize)> = Vec::new();
-        if let Some(ac) = &self.prefilter {
-            for m in ac.find_overlapping_iter(hay) {
-                let info = &self.pats[m.pattern().as_usize()];
-                for &r in &info.rules {
-                    hits.push((r, m.start(), m.end()));
+        self.prefilter.for_each(hay, |pat, start, end| {
+            let info = &self.pats[pat as usize];
+            for &r in &info.rules {
+                hits.push((r, start, end));
+            }
+            if depth < MAX_DECODE_DEPTH {
+                let mut leads = info.b64_leads;
+                while leads != 0 {
+                    let lead = leads.trailing_zeros() as usize;
+                    leads &= leads - 1;
+                    if let Some(group) = start.checked_sub(lead) {
+                        b64.push((group, end));
+                    }
                 }
-                if depth < MAX_DECODE_DEPTH {
-                    let mut leads = info.b64_leads;
-                    while leads != 0 {
-                        let lead = leads.trailing_zeros() as usize;
-                        leads &= leads - 1;
-                        if let Some(group) = m.start().checked_sub(lead) {
-                            b64.push((group, m.end()));
-                        }
-                    }
-                    // A percent-encoded form of a keyword, or a plain keyword whose
-                    // surroundings (`=`, quotes, the value) are percent-encoded.
-                    if info.percent || (!info.rules.is_empty() && near_percent(hay, m.start(), m.end())) {
-                        pct.push((m.start(), m.end()));
-                    }
+                // A percent-encoded form of a keyword, or a plain keyword whose
+                // surroundings (`=`, quotes, the value) are percent-encoded.
+                if info.percent || (!info.rules.is_empty() && near_percent(hay, start, end)) {
+                    pct.push((start, end));
                 }
             }
-        }
+        });
         hits.sort_unstable();
         for group in hits.chunk_by(|a, b| a.0 == b.0) {
             let rule = &self.rules[group[0].0 as usize];
-            let len = rule.max_len;
-            let mut i = 0;
-            while i < group.len() {
-                let mut lo = group[i].2.saturating_sub(len);
-                let mut hi = (group[i].1 + len).min(hay.len());
-                let mut j = i + 1;
-                while j < group.len() && group[j].2.saturating_sub(len) <= hi {
-                    lo = lo.min(group[j].2.saturating_sub(len));
-                    hi = hi.max((group[j].1 + len).min(hay.len()));
-                    j += 1;
-                }
-                self.confirm(rule, hay, lo..hi, &group[i..j], out);
-                i = j;
+            let started = prof.as_ref().map(|_| std::time::Instant::now());
+            self.confirm_group(rule, hay, group, out);
+            if let (Some(p), Some(t)) = (prof.as_mut(), started) {
+                let cost = &mut p[group[0].0 as usize];
+                cost.hits += group.len() as u64;
+                cost.time += t.elapsed();
             }
         }
         if let Some((multi, ids)) = &self.keywordless {
@@ -424,12 +443,78 @@ impl RuleSet {
                 self.confirm(rule, hay, 0..hay.len(), &[], out);
             }
         }
+        let n = self.rules.len();
         if !b64.is_empty() {
+            let started = prof.as_ref().map(|_| std::time::Instant::now());
+            let count = b64.len() as u64;
             self.search_base64(hay, depth, b64, out);
+            if let (Some(p), Some(t)) = (prof.as_mut(), started) {
+                p[n].hits += count;
+                p[n].time += t.elapsed();
+            }
         }
         if !pct.is_empty() {
+            let started = prof.as_ref().map(|_| std::time::Instant::now());
+            let count = pct.len() as u64;
             self.search_percent(hay, depth, pct, out);
+            if let (Some(p), Some(t)) = (prof.as_mut(), started) {
+                p[n + 1].hits += count;
+                p[n + 1].time += t.elapsed();
+            }
         }
+    }
+
+    /// Confirms one rule's keyword hits (sorted by position).
+    fn confirm_group(
+        &self,
+        rule: &Rule,
+        hay: &[u8],
+        group: &[(u32, usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
+        if rule.anchored {
+            self.confirm_anchored(rule, hay, group, out);
+            return;
+        }
+        let len = rule.max_len;
+        // The window around a hit: a match containing it starts at most `before` bytes earlier
+        // and ends at most `len` bytes after the start.
+        let before = |hit: &(u32, usize, usize)| match rule.keyword_offset {
+            Some(offset) => hit.1.saturating_sub(offset),
+            None => hit.2.saturating_sub(len),
+        };
+        let mut i = 0;
+        while i < group.len() {
+            let mut lo = before(&group[i]);
+            let mut hi = (group[i].1 + len).min(hay.len());
+            let mut j = i + 1;
+            while j < group.len() && before(&group[j]) <= hi {
+                lo = lo.min(before(&group[j]));
+                hi = hi.max((group[j].1 + len).min(hay.len()));
+                j += 1;
+            }
+            self.confirm(rule, hay, lo..hi, &group[i..j], out);
+            i = j;
+        }
+    }
+
+    /// Searches like [`find_all`](Self::find_all) and reports, per rule, how many keyword hits it
+    /// confirmed and the time that took: the tool for finding a rule that slows everything down.
+    /// Two more entries, `(base64)` and `(percent)`, count the encoded-keyword hits and the time
+    /// spent decoding and searching decoded content.
+    pub fn profile(&self, hay: &[u8]) -> Vec<RuleCost> {
+        let cost = |id: &str| RuleCost {
+            rule_id: id.to_string(),
+            hits: 0,
+            time: std::time::Duration::ZERO,
+        };
+        let mut all: Vec<RuleCost> = self.rules.iter().map(|r| cost(&r.id)).collect();
+        all.push(cost("(base64)"));
+        all.push(cost("(percent)"));
+        let mut prof = Some(all);
+        let mut out = Vec::new();
+        self.search_profiled(hay, 0, &mut out, &mut prof);
+        prof.unwrap_or_default()
     }
 
     /// Runs `rule` in `window` and reports matches that contain one of `hits`.
@@ -442,12 +527,9 @@ impl RuleSet {
         out: &mut Vec<Finding>,
     ) {
         let input = Input::new(hay).range(window);
-        for caps in rule.regex.captures_iter(input) {
+        for caps in rule.regex().captures_iter(input) {
             let Some(m) = caps.get_match() else { continue };
             let (ms, me) = (m.start(), m.end());
-            if me - ms > rule.max_len {
-                continue;
-            }
             if rule.keyword_in_match && !hits.is_empty() {
                 let first = hits.partition_point(|h| h.1 < ms);
                 let contained = hits[first..]
@@ -458,36 +540,42 @@ impl RuleSet {
                     continue;
                 }
             }
-            let Some(sg) = caps.get_group(rule.secret_group) else {
-                continue;
-            };
-            if sg.is_empty() {
-                continue;
-            }
-            let secret = &hay[sg.range()];
-            if filter::is_placeholder(secret) {
-                continue;
-            }
-            let entropy = filter::shannon_entropy(secret);
-            if rule.entropy.is_some_and(|min| entropy < min) {
-                continue;
-            }
-            if allowed(rule, hay, ms..me, sg.range()) {
-                continue;
-            }
-            out.push(Finding {
-                rule_id: rule.id_arc.clone(),
-                span: ms..me,
-                secret_span: sg.range(),
-                entropy,
-                encoding: Encoding::Plain,
-                label: None,
-                priority: rule.priority,
-            });
+            accept(rule, hay, &caps, out);
         }
     }
 
-    fn search_base64(&self, hay: &[u8], depth: u8, hits: Vec<(usize, usize)>, out: &mut Vec<Finding>) {
+    /// Runs `rule` anchored at each hit's start (the rule's matches all begin with a keyword).
+    fn confirm_anchored(
+        &self,
+        rule: &Rule,
+        hay: &[u8],
+        hits: &[(u32, usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
+        let regex = rule.regex();
+        let mut caps = regex.create_captures();
+        let mut last = usize::MAX;
+        for &(_, start, _) in hits {
+            if start == last {
+                continue;
+            }
+            last = start;
+            let end = (start + rule.max_len).min(hay.len());
+            let input = Input::new(hay).range(start..end).anchored(Anchored::Yes);
+            regex.search_captures(&input, &mut caps);
+            if caps.is_match() {
+                accept(rule, hay, &caps, out);
+            }
+        }
+    }
+
+    fn search_base64(
+        &self,
+        hay: &[u8],
+        depth: u8,
+        hits: Vec<(usize, usize)>,
+        out: &mut Vec<Finding>,
+    ) {
         let reach = b64_len(span_bound(self.rule_max_len, depth + 1));
         let mut runs: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
         for (group, end) in hits {
@@ -507,8 +595,17 @@ impl RuleSet {
                 runs.push((start, hi));
             }
         }
-        runs.sort_unstable();
-        runs.dedup();
+        // Many hits in one long run must not decode it many times: merge runs that overlap and
+        // share a 4-character alignment.
+        runs.sort_unstable_by_key(|&(s, e)| (s % 4, s, e));
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+        for (s, e) in runs {
+            match merged.last_mut() {
+                Some(last) if last.0 % 4 == s % 4 && s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let runs = merged;
         let mut inner = Vec::new();
         for (start, end) in runs {
             let decoded = decode::b64_decode(&hay[start..end]);
@@ -532,9 +629,18 @@ impl RuleSet {
         }
     }
 
-    fn search_percent(&self, hay: &[u8], depth: u8, hits: Vec<(usize, usize)>, out: &mut Vec<Finding>) {
+    fn search_percent(
+        &self,
+        hay: &[u8],
+        depth: u8,
+        hits: Vec<(usize, usize)>,
+        out: &mut Vec<Finding>,
+    ) {
         let reach = 3 * span_bound(self.rule_max_len, depth + 1);
-        let stop = |b: u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'&' | b'`' | b'(' | b')');
+        let stop = |b: u8| {
+            b.is_ascii_whitespace()
+                || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'&' | b'`' | b'(' | b')')
+        };
         let mut runs: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
         for (s, e) in hits {
             let floor = s.saturating_sub(reach);
@@ -550,7 +656,14 @@ impl RuleSet {
             runs.push((lo, hi));
         }
         runs.sort_unstable();
-        runs.dedup();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+        for (s, e) in runs {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let runs = merged;
         let mut inner = Vec::new();
         for (start, end) in runs {
             let (decoded, map) = decode::percent_decode(&hay[start..end]);
@@ -576,6 +689,18 @@ impl RuleSet {
     }
 }
 
+/// The cost of one rule in a [`RuleSet::profile`] run.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RuleCost {
+    /// The rule.
+    pub rule_id: String,
+    /// Keyword hits it confirmed.
+    pub hits: u64,
+    /// Time spent confirming them.
+    pub time: std::time::Duration,
+}
+
 enum Slot {
     Rule(u32),
     Base64(u8),
@@ -596,6 +721,41 @@ fn span_bound(rule_max: usize, depth: u8) -> usize {
     rule_max.max(b64_len(inner)).max(3 * inner)
 }
 
+/// Applies the length bound and the filters to one regex match and records it.
+fn accept(rule: &Rule, hay: &[u8], caps: &Captures, out: &mut Vec<Finding>) {
+    let Some(m) = caps.get_match() else { return };
+    let (ms, me) = (m.start(), m.end());
+    if me - ms > rule.max_len {
+        return;
+    }
+    let Some(sg) = caps.get_group(rule.secret_group) else {
+        return;
+    };
+    if sg.is_empty() {
+        return;
+    }
+    let secret = &hay[sg.range()];
+    if filter::is_placeholder(secret) {
+        return;
+    }
+    let entropy = filter::shannon_entropy(secret);
+    if rule.entropy.is_some_and(|min| entropy < min) {
+        return;
+    }
+    if allowed(rule, hay, ms..me, sg.range()) {
+        return;
+    }
+    out.push(Finding {
+        rule_id: rule.id_arc.clone(),
+        span: ms..me,
+        secret_span: sg.range(),
+        entropy,
+        encoding: Encoding::Plain,
+        label: None,
+        priority: rule.priority,
+    });
+}
+
 /// Bytes on each side of a keyword hit searched for a `%XX` escape.
 const PERCENT_NEIGHBOURHOOD: usize = 12;
 
@@ -610,7 +770,12 @@ fn near_percent(hay: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// True when one of the rule's allow lists excludes this match.
-fn allowed(rule: &Rule, hay: &[u8], span: std::ops::Range<usize>, secret: std::ops::Range<usize>) -> bool {
+fn allowed(
+    rule: &Rule,
+    hay: &[u8],
+    span: std::ops::Range<usize>,
+    secret: std::ops::Range<usize>,
+) -> bool {
     for allow in &rule.allows {
         let target = match allow.target {
             AllowTarget::Secret => &hay[secret.clone()],
@@ -663,5 +828,3 @@ pub(crate) fn resolve(mut all: Vec<Finding>) -> Vec<Finding> {
     keep.sort_by_key(|f| (f.secret_span.start, f.secret_span.end));
     keep
 }
-
-

@@ -24,7 +24,9 @@ fn b64(data: &[u8]) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::new();
     for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 s.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -138,12 +140,26 @@ fn overlapping_findings_resolve_to_the_more_specific_rule() {
 #[test]
 fn multi_line_block_within_max_len() {
     let set = acme();
-    let body = fake(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64, 3);
-    let block = format!("-----BEGIN ACME KEY-----\n{}\n{}\n-----END ACME KEY-----", &body[..32], &body[32..]);
+    let body = fake(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        64,
+        3,
+    );
+    let block = format!(
+        "-----BEGIN ACME KEY-----\n{}\n{}\n-----END ACME KEY-----",
+        &body[..32],
+        &body[32..]
+    );
     let hay = format!("prefix\n{block}\nsuffix");
-    assert_eq!(secrets(hay.as_bytes(), &set), vec![("acme.pem".into(), block, Encoding::Plain)]);
+    assert_eq!(
+        secrets(hay.as_bytes(), &set),
+        vec![("acme.pem".into(), block, Encoding::Plain)]
+    );
     // Longer than max_len: not reported.
-    let long = format!("-----BEGIN ACME KEY-----\n{}\n-----END ACME KEY-----", "QUJD".repeat(600));
+    let long = format!(
+        "-----BEGIN ACME KEY-----\n{}\n-----END ACME KEY-----",
+        "QUJD".repeat(600)
+    );
     assert!(set.find(long.as_bytes()).is_empty());
 }
 
@@ -206,7 +222,13 @@ fn known_values_in_every_encoding() {
     let known = kb.build().unwrap();
     let pct: String = value
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
     let forms = [
@@ -228,7 +250,10 @@ fn known_values_in_every_encoding() {
         assert_eq!(found[0].encoding, encoding);
         let start = hay.find(&form).unwrap();
         let s = &found[0].secret_span;
-        assert!(s.start >= start && s.end <= start + form.len(), "{encoding:?} {s:?}");
+        assert!(
+            s.start >= start && s.end <= start + form.len(),
+            "{encoding:?} {s:?}"
+        );
     }
 }
 
@@ -274,9 +299,18 @@ path = '''id_rsa$'''
     let text: Vec<String> = notes.iter().map(ToString::to_string).collect();
     let joined = text.join("\n");
     assert!(joined.contains("useDefault"), "{joined}");
-    assert!(joined.contains("rule `ACME-Token`: rule id renamed to `acme-token`"), "{joined}");
-    assert!(joined.contains("rule `acme-token`: `path` is not honoured"), "{joined}");
-    assert!(joined.contains("rule `path-only`: rule has no `regex`"), "{joined}");
+    assert!(
+        joined.contains("rule `ACME-Token`: rule id renamed to `acme-token`"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("rule `acme-token`: `path` is not honoured"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("rule `path-only`: rule has no `regex`"),
+        "{joined}"
+    );
     let set = b.build().unwrap();
     assert_eq!(set.len(), 1);
     let secret = fake(b"abcdefghijklmnopqrstuvwxyz0123456789", 30, 10);
@@ -285,7 +319,9 @@ path = '''id_rsa$'''
     assert_eq!(found.len(), 1);
     assert_eq!(&hay[found[0].secret_span.clone()], secret);
     // Rule allowlist on the line, global allowlist on the secret.
-    assert!(set.find(format!("ACME_KEY={secret} # fixture").as_bytes()).is_empty());
+    assert!(set
+        .find(format!("ACME_KEY={secret} # fixture").as_bytes())
+        .is_empty());
     assert!(set.find(b"acme_key=acme_test0123k9j8h7g6f5").is_empty());
 }
 
@@ -293,14 +329,28 @@ path = '''id_rsa$'''
 fn load_errors_name_file_line_and_rule() {
     let mut b = RuleSetBuilder::new();
     b.builtin(false);
-    let bad = "\n[[rules]]\nid = \"x.y\"\nname = \"n\"\nregex = '(unclosed'\nkeywords = [\"abc\"]\n";
+    let bad =
+        "\n[[rules]]\nid = \"x.y\"\nname = \"n\"\nregex = '(unclosed'\nkeywords = [\"abc\"]\n";
     let err = b.add_toml("f.toml".as_ref(), bad).unwrap_err().to_string();
-    assert!(err.starts_with("f.toml:2: rule `x.y`: invalid `regex`"), "{err}");
-    let short_kw = "[[rules]]\nid = \"x.y\"\nname = \"n\"\nregex = 'abcd[0-9]{4}'\nkeywords = [\"ab\"]\n";
-    let err = b.add_toml("f.toml".as_ref(), short_kw).unwrap_err().to_string();
-    assert!(err.contains("keyword `ab` is shorter than 3 bytes"), "{err}");
+    assert!(
+        err.starts_with("f.toml:2: rule `x.y`: invalid `regex`"),
+        "{err}"
+    );
+    let short_kw =
+        "[[rules]]\nid = \"x.y\"\nname = \"n\"\nregex = 'abcd[0-9]{4}'\nkeywords = [\"ab\"]\n";
+    let err = b
+        .add_toml("f.toml".as_ref(), short_kw)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("keyword `ab` is shorter than 3 bytes"),
+        "{err}"
+    );
     let unknown_key = "[[rules]]\nid = \"x.y\"\nname = \"n\"\nregex = 'abcd'\nkeywords = [\"abcd\"]\nentropi = 3.0\n";
-    let err = b.add_toml("f.toml".as_ref(), unknown_key).unwrap_err().to_string();
+    let err = b
+        .add_toml("f.toml".as_ref(), unknown_key)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("f.toml:") && err.contains("entropi"), "{err}");
     let mut b = RuleSetBuilder::new();
     b.builtin(false).disable("nope.nothing");
@@ -315,7 +365,10 @@ fn duplicate_user_ids_are_rejected() {
     b.add_toml("a.toml".as_ref(), one).unwrap();
     b.add_toml("b.toml".as_ref(), one).unwrap();
     let err = b.build().unwrap_err().to_string();
-    assert!(err.contains("b.toml:1: rule `x.y` is already defined at a.toml:1"), "{err}");
+    assert!(
+        err.contains("b.toml:1: rule `x.y` is already defined at a.toml:1"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,0 +1,16 @@
+//! Arbitrary bytes as a hush rule file: loading may fail, never panic; what loads must search.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut builder = hush_patterns::RuleSetBuilder::new();
+    builder.builtin(false);
+    if builder.add_toml("fuzz.toml".as_ref(), text).is_ok() {
+        if let Ok(set) = builder.build() {
+            let _ = set.find(data);
+            let _ = set.check_examples(|_| true);
+        }
+    }
+});
