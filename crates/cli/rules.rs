@@ -110,6 +110,7 @@ fn list(args: &ListArgs) -> anyhow::Result<Outcome> {
                         "regex": r.pattern(),
                         "keywords": r.keywords(),
                         "max_len": r.max_len(),
+                        "confirmation": r.confirmation(),
                         "entropy": r.entropy(),
                         "priority": r.priority(),
                         "examples": r.examples().len(),

@@ -1,67 +1,84 @@
 //! The keyword prefilter: finds every occurrence of a set of literals (ASCII case-insensitively
 //! or exactly), overlapping, in one pass.
 //!
-//! A DFA (Aho-Corasick) is latency-bound at one dependent table lookup per byte, about
+//! A DFA (Aho-Corasick) is latency-bound at one dependent table lookup per byte: about
 //! 400-500 MB/s here with a few thousand patterns. This filter instead tests, at every position,
-//! the case-folded trigram that starts there against a 32 KiB bitmap of hashed pattern trigrams:
-//! positions are independent, so the CPU overlaps them, and only the 1-2% of positions whose
-//! trigram is set are looked up exactly and compared. See `benches/engine.rs` for the measurement.
+//! the case-folded 4-gram that starts there against a 32 KiB bitmap of hashed pattern 4-grams
+//! (and the 3-gram against a second bitmap, for the few 3-byte patterns). Positions are
+//! independent, so the CPU overlaps them. Each pattern is represented by its *rarest* 4-gram
+//! (judged by a fixed table of how common bytes are in text), so that common words do not send
+//! every line to the exact check: `requirepass` is filed under `irep`, not `requ`.
 
-/// log2 of the number of bits in the trigram bitmap (2^18 bits = 32 KiB, L1-resident).
-const BITS: u32 = 18;
-/// Folds ASCII letters to lower case in all three bytes (other bytes may collide, which the
+/// log2 of the number of bits in the 4-gram bitmap (2^18 bits = 32 KiB, L1-resident).
+const BITS4: u32 = 18;
+/// Folds ASCII letters to lower case in all four bytes (other bytes may collide, which the
 /// exact comparison sorts out).
-const FOLD: u32 = 0x0020_2020;
+const FOLD4: u32 = 0x2020_2020;
 /// Shortest pattern the filter accepts.
 pub(crate) const MIN_PATTERN_LEN: usize = 3;
 
 #[inline(always)]
-fn hash(key: u32) -> usize {
-    (key.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize
+fn hash<const B: u32>(key: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B1) >> (32 - B)) as usize
 }
 
-#[inline(always)]
-fn trigram(a: u8, b: u8, c: u8) -> u32 {
-    (u32::from(a) | u32::from(b) << 8 | u32::from(c) << 16) | FOLD
+fn key4(g: &[u8]) -> u32 {
+    u32::from_le_bytes([g[0], g[1], g[2], g[3]]) | FOLD4
+}
+
+/// How rare a (case-folded) byte is in ordinary text and code, 1 (common) to 9 (rare).
+fn rarity(b: u8) -> u32 {
+    match b | 0x20 {
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 1,
+        b'h' | b'l' | b'd' | b'c' | b'u' | b'm' | b' ' => 2,
+        b'f' | b'p' | b'g' | b'w' | b'y' | b'b' | b'.' | b'/' | b'"' | b'0'..=b'9' => 4,
+        b'v' | b'k' | b'-' | b':' | b'=' | b',' => 5,
+        b'x' | b'j' | b'q' | b'z' => 8,
+        _ => 7,
+    }
+}
+
+/// Offset of the rarest 4-gram of `p` (at least 4 bytes).
+fn rarest_gram(p: &[u8]) -> usize {
+    (0..=p.len() - 4)
+        .max_by_key(|&o| {
+            let score: u32 = p[o..o + 4].iter().map(|&b| rarity(b)).sum();
+            // Prefer the earliest among equals.
+            (score, usize::MAX - o)
+        })
+        .unwrap_or(0)
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    /// Folded trigram, or `EMPTY`.
+    /// Folded gram, or `EMPTY`.
     key: u32,
-    /// Range into `ids`.
+    /// Range into the entry list.
     start: u32,
     end: u32,
 }
 
 const EMPTY: u32 = u32::MAX;
 
-/// A compiled literal set.
+/// An exact table from folded gram to the patterns filed under it (with the gram's offset),
+/// behind a bitmap of `2^B` bits. `W` is the bitmap's length in words, `2^(B-6)`; a fixed-size
+/// array lets the compiler drop the bounds check in the hot loop.
 #[derive(Debug)]
-pub(crate) struct Prefilter {
-    bits: Box<[u64]>,
+struct Table<const B: u32, const W: usize> {
+    bits: Box<[u64; W]>,
     slots: Box<[Slot]>,
-    ids: Box<[u32]>,
-    patterns: Vec<Box<[u8]>>,
-    case_insensitive: Vec<bool>,
-    max_len: usize,
+    entries: Box<[(u32, u32)]>,
 }
 
-impl Prefilter {
-    /// Builds the filter. Every pattern must be at least [`MIN_PATTERN_LEN`] bytes.
-    pub(crate) fn new(patterns: Vec<(Vec<u8>, bool)>) -> Prefilter {
-        let mut by_key: std::collections::BTreeMap<u32, Vec<u32>> =
+impl<const B: u32, const W: usize> Table<B, W> {
+    fn new(items: Vec<(u32, u32, u32)>) -> Self {
+        let mut by_key: std::collections::BTreeMap<u32, Vec<(u32, u32)>> =
             std::collections::BTreeMap::new();
-        let mut bits = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
-        for (i, (p, _)) in patterns.iter().enumerate() {
-            assert!(
-                p.len() >= MIN_PATTERN_LEN,
-                "prefilter patterns are at least 3 bytes"
-            );
-            let key = trigram(p[0], p[1], p[2]);
-            let h = hash(key);
+        let mut bits = Box::new([0u64; W]);
+        for (key, id, offset) in items {
+            let h = hash::<B>(key);
             bits[h >> 6] |= 1 << (h & 63);
-            by_key.entry(key).or_default().push(i as u32);
+            by_key.entry(key).or_default().push((id, offset));
         }
         let cap = (by_key.len() * 4).next_power_of_two().max(16);
         let mut slots = vec![
@@ -73,19 +90,88 @@ impl Prefilter {
             cap
         ]
         .into_boxed_slice();
-        let mut ids = Vec::with_capacity(patterns.len());
+        let mut entries = Vec::new();
         for (key, list) in by_key {
-            let mut at = hash(key) & (cap - 1);
+            let mut at = hash::<B>(key) & (cap - 1);
             while slots[at].key != EMPTY {
                 at = (at + 1) & (cap - 1);
             }
-            let start = ids.len() as u32;
-            ids.extend_from_slice(&list);
+            let start = entries.len() as u32;
+            entries.extend_from_slice(&list);
             slots[at] = Slot {
                 key,
                 start,
-                end: ids.len() as u32,
+                end: entries.len() as u32,
             };
+        }
+        Self {
+            bits,
+            slots,
+            entries: entries.into_boxed_slice(),
+        }
+    }
+
+    #[inline(always)]
+    fn maybe(&self, key: u32) -> bool {
+        let h = hash::<B>(key);
+        self.bits[h >> 6] & (1 << (h & 63)) != 0
+    }
+
+    fn get(&self, key: u32) -> &[(u32, u32)] {
+        let mask = self.slots.len() - 1;
+        let mut s = hash::<B>(key) & mask;
+        loop {
+            let slot = self.slots[s];
+            if slot.key == EMPTY {
+                return &[];
+            }
+            if slot.key == key {
+                return &self.entries[slot.start as usize..slot.end as usize];
+            }
+            s = (s + 1) & mask;
+        }
+    }
+}
+
+type Table4 = Table<BITS4, { 1 << (BITS4 - 6) }>;
+
+/// A compiled literal set.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    q4: Table4,
+    /// Ids of the 3-byte patterns, checked by hand at the very end of a haystack.
+    short: Vec<u32>,
+    patterns: Vec<Box<[u8]>>,
+    case_insensitive: Vec<bool>,
+    max_len: usize,
+}
+
+impl Prefilter {
+    /// Builds the filter from `(pattern, case_insensitive)` pairs.
+    ///
+    /// # Panics
+    /// If a pattern is shorter than [`MIN_PATTERN_LEN`]; callers validate lengths first.
+    pub(crate) fn new(patterns: Vec<(Vec<u8>, bool)>) -> Prefilter {
+        let mut q4 = Vec::new();
+        let mut short = Vec::new();
+        for (i, (p, _)) in patterns.iter().enumerate() {
+            assert!(
+                p.len() >= MIN_PATTERN_LEN,
+                "prefilter patterns are at least 3 bytes"
+            );
+            if p.len() >= 4 {
+                let o = rarest_gram(p);
+                q4.push((key4(&p[o..]), i as u32, o as u32));
+            } else {
+                // A 3-byte pattern is filed under every 4-gram it can start: one bitmap test
+                // per position is cheaper than a second bitmap for a handful of patterns.
+                let mut keys: Vec<u32> =
+                    (0..=255u8).map(|b| key4(&[p[0], p[1], p[2], b])).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                q4.extend(keys.into_iter().map(|k| (k, i as u32, 0)));
+                short.push(i as u32);
+            }
         }
         let max_len = patterns.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
         let (patterns, case_insensitive) = patterns
@@ -93,9 +179,8 @@ impl Prefilter {
             .map(|(p, ci)| (p.into_boxed_slice(), ci))
             .unzip();
         Prefilter {
-            bits,
-            slots,
-            ids: ids.into_boxed_slice(),
+            q4: Table::new(q4),
+            short,
             patterns,
             case_insensitive,
             max_len,
@@ -112,51 +197,56 @@ impl Prefilter {
         self.max_len
     }
 
-    /// Calls `f(pattern, start, end)` for every occurrence, in order of `start`.
+    /// Calls `f(pattern, start, end)` for every occurrence, in no particular order.
     #[inline]
     pub(crate) fn for_each(&self, hay: &[u8], mut f: impl FnMut(u32, usize, usize)) {
         if hay.len() < MIN_PATTERN_LEN || self.patterns.is_empty() {
             return;
         }
-        let bits = &*self.bits;
-        let mut w: u32 = u32::from(hay[0]) << 8 | u32::from(hay[1]) << 16;
-        for (i, &c) in hay[2..].iter().enumerate() {
-            w = (w >> 8) | u32::from(c) << 16;
-            let h = hash(w | FOLD);
-            if bits[h >> 6] & (1 << (h & 63)) != 0 {
-                self.verify(hay, i, w | FOLD, &mut f);
+        if hay.len() >= 4 {
+            // w holds the four bytes at i..i+4 (little-endian) after each step.
+            let mut w: u32 =
+                u32::from(hay[0]) << 8 | u32::from(hay[1]) << 16 | u32::from(hay[2]) << 24;
+            for (i, &c) in hay[3..].iter().enumerate() {
+                w = (w >> 8) | u32::from(c) << 24;
+                let k4 = w | FOLD4;
+                if self.q4.maybe(k4) {
+                    self.verify(self.q4.get(k4), hay, i, &mut f);
+                }
             }
+        }
+        // The last three bytes start no 4-gram: check the 3-byte patterns there by hand.
+        let at = hay.len() - 3;
+        for &id in &self.short {
+            self.verify(&[(id, 0)], hay, at, &mut f);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn verify(&self, hay: &[u8], at: usize, key: u32, f: &mut impl FnMut(u32, usize, usize)) {
-        let mask = self.slots.len() - 1;
-        let mut s = hash(key) & mask;
-        loop {
-            let slot = self.slots[s];
-            if slot.key == EMPTY {
-                return;
+    fn verify(
+        &self,
+        entries: &[(u32, u32)],
+        hay: &[u8],
+        at: usize,
+        f: &mut impl FnMut(u32, usize, usize),
+    ) {
+        for &(id, offset) in entries {
+            let Some(start) = at.checked_sub(offset as usize) else {
+                continue;
+            };
+            let p = &self.patterns[id as usize];
+            let Some(text) = hay.get(start..start + p.len()) else {
+                continue;
+            };
+            let equal = if self.case_insensitive[id as usize] {
+                text.eq_ignore_ascii_case(p)
+            } else {
+                text == &**p
+            };
+            if equal {
+                f(id, start, start + p.len());
             }
-            if slot.key == key {
-                for &id in &self.ids[slot.start as usize..slot.end as usize] {
-                    let p = &self.patterns[id as usize];
-                    let Some(text) = hay.get(at..at + p.len()) else {
-                        continue;
-                    };
-                    let equal = if self.case_insensitive[id as usize] {
-                        text.eq_ignore_ascii_case(p)
-                    } else {
-                        text == &**p
-                    };
-                    if equal {
-                        f(id, at, at + p.len());
-                    }
-                }
-                return;
-            }
-            s = (s + 1) & mask;
         }
     }
 }
@@ -184,6 +274,14 @@ mod tests {
         out
     }
 
+    fn run(pats: &[(Vec<u8>, bool)], hay: &[u8]) -> Vec<(u32, usize, usize)> {
+        let pf = Prefilter::new(pats.to_vec());
+        let mut got = Vec::new();
+        pf.for_each(hay, |id, s, e| got.push((id, s, e)));
+        got.sort();
+        got
+    }
+
     #[test]
     fn finds_every_overlapping_occurrence() {
         let pats: Vec<(Vec<u8>, bool)> = vec![
@@ -195,16 +293,22 @@ mod tests {
             (b"bcd".to_vec(), false),
             (b"_@[".to_vec(), true),
             (b"\xff\x00\x01".to_vec(), false),
+            (b"requirepass".to_vec(), true),
         ];
-        let pf = Prefilter::new(pats.clone());
-        let hay = b"GHP_x gho_ abcd ABCD BCD bcd xOxB- _@[ \x7f`{ \xff\x00\x01 ab";
-        let mut got = Vec::new();
-        pf.for_each(hay, |id, s, e| got.push((id, s, e)));
-        got.sort();
+        let hay = b"GHP_x gho_ abcd ABCD BCD bcd xOxB- _@[ \x7f`{ \xff\x00\x01 REQUIREPASS ab bcd";
+        let got = run(&pats, hay);
         assert_eq!(got, naive(&pats, hay));
-        assert!(got.iter().any(|&(id, _, _)| id == 6));
         // `_@[` folds like DEL, backtick and brace but must not match them.
         assert_eq!(got.iter().filter(|&&(id, _, _)| id == 6).count(), 1);
+        // A 3-byte pattern at the very end is found.
+        assert!(got.iter().any(|&(id, _, e)| id == 5 && e == hay.len()));
+    }
+
+    #[test]
+    fn rare_grams_are_chosen() {
+        assert_eq!(rarest_gram(b"requirepass"), 0); // "requ" ties "equi"; the earliest wins
+        assert_eq!(rarest_gram(b"paypal_secret"), 3); // "pal_": the underscore is rare
+        assert_eq!(rarest_gram(b"service_role"), 4); // "ice_"
     }
 
     proptest::proptest! {
@@ -213,12 +317,9 @@ mod tests {
             let pats: Vec<(Vec<u8>, bool)> = vec![
                 (b"abc".to_vec(), true), (b"ab_".to_vec(), true), (b"c_-a".to_vec(), false),
                 (b"@`{".to_vec(), true), (b"xyzA".to_vec(), false), (b"aaa".to_vec(), true),
+                (b"zab_c".to_vec(), true), (b"bcabc".to_vec(), true),
             ];
-            let pf = Prefilter::new(pats.clone());
-            let mut got = Vec::new();
-            pf.for_each(&hay, |id, s, e| got.push((id, s, e)));
-            got.sort();
-            proptest::prop_assert_eq!(got, naive(&pats, &hay));
+            proptest::prop_assert_eq!(run(&pats, &hay), naive(&pats, &hay));
         }
     }
 }

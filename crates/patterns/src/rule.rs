@@ -108,12 +108,18 @@ pub struct Rule {
     /// When true (hush rules) a match must contain a keyword occurrence; when false
     /// (imported gitleaks rules) a keyword within `max_len` bytes of the match suffices.
     pub(crate) keyword_in_match: bool,
-    /// Every match starts with one of the keywords, so the regex runs anchored at each
-    /// keyword hit instead of in a window around it.
-    pub(crate) anchored: bool,
+    /// Every match holds one of the keywords this many bytes from its start, so the regex runs
+    /// anchored there for each keyword hit instead of in a window around it.
+    pub(crate) anchored: Option<usize>,
     /// For rules that are not anchored: the longest a match can extend before the keyword
     /// occurrence it contains, when the regex shows it.
     pub(crate) keyword_offset: Option<usize>,
+    /// The regex before that keyword, searched backwards from a hit to find where a match can
+    /// start (built on first use).
+    pub(crate) head: Option<regex_syntax::hir::Hir>,
+    /// Bytes between the end of the head and the keyword (fixed).
+    pub(crate) head_gap: usize,
+    pub(crate) rev_head: OnceLock<Option<RevHead>>,
     /// The regex as searched (large counted repetitions unbounded, see [`unbound`]).
     pub(crate) search_hir: regex_syntax::hir::Hir,
     pub(crate) examples: Vec<Example>,
@@ -148,6 +154,12 @@ impl Rule {
                 )
             })
         })
+    }
+    /// The reverse head searcher, when the regex has a bounded head before a keyword.
+    pub(crate) fn rev_head(&self) -> Option<&RevHead> {
+        self.rev_head
+            .get_or_init(|| self.head.as_ref().and_then(RevHead::new))
+            .as_ref()
     }
     /// Compiles the regex now, reporting an error instead of deferring it.
     pub(crate) fn try_compile(&self) -> std::result::Result<(), String> {
@@ -185,10 +197,18 @@ impl Rule {
     pub fn references(&self) -> &[String] {
         &self.references
     }
-    /// Whether the regex runs anchored at keyword hits (every match starts with a keyword)
-    /// rather than in a window of `max_len` around them.
-    pub fn is_anchored(&self) -> bool {
-        self.anchored
+    /// How the regex is confirmed around keyword hits, cheapest first: `anchored` (every match
+    /// starts with a keyword), `reverse` (a bounded head before the keyword is searched
+    /// backwards, then the regex runs anchored), or `window` (the regex runs over `max_len`
+    /// bytes on each side). Rules on frequent keywords should not be `window`.
+    pub fn confirmation(&self) -> &'static str {
+        if self.anchored.is_some() {
+            "anchored"
+        } else if self.keyword_offset.is_some() {
+            "reverse"
+        } else {
+            "window"
+        }
     }
     /// The file and line the rule was loaded from.
     pub fn origin(&self) -> &Origin {
@@ -287,23 +307,96 @@ pub(crate) fn unbound(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     }
 }
 
-/// For a concatenation whose tail provably starts with a keyword, the longest its head can be:
-/// the farthest a match can start before the keyword it contains.
-fn keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> Option<usize> {
-    use regex_syntax::hir::{Hir, HirKind};
-    match hir.kind() {
-        HirKind::Capture(cap) => keyword_offset(&cap.sub, keywords),
-        HirKind::Concat(subs) => {
-            let mut head = 0usize;
-            for i in 0..subs.len() {
-                if starts_with_keyword(&Hir::concat(subs[i..].to_vec()), keywords) {
-                    return Some(head);
-                }
-                head = head.checked_add(subs[i].properties().maximum_len()?)?;
-            }
-            None
+/// For a concatenation whose tail provably starts with a keyword: the head before it, and the
+/// longest that head can be (the farthest a match can start before the keyword it contains).
+/// The third value is the fixed distance from the end of the head to the keyword.
+fn keyword_split(
+    hir: &regex_syntax::hir::Hir,
+    keywords: &[String],
+) -> Option<(usize, regex_syntax::hir::Hir, usize)> {
+    use regex_syntax::hir::Hir;
+    let mut items = Vec::new();
+    flatten(hir, &mut items);
+    let mut head = 0usize;
+    for i in 0..items.len() {
+        if let Some(gap) = fixed_keyword_offset(&Hir::concat(items[i..].to_vec()), keywords) {
+            return Some((head, Hir::concat(items[..i].to_vec()), gap));
         }
-        _ => None,
+        head = head.checked_add(items[i].properties().maximum_len()?)?;
+    }
+    None
+}
+
+/// The items of a concatenation, looking through capture groups (which do not matter to where
+/// a match can start).
+fn flatten(hir: &regex_syntax::hir::Hir, out: &mut Vec<regex_syntax::hir::Hir>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(cap) => flatten(&cap.sub, out),
+        HirKind::Concat(subs) => subs.iter().for_each(|s| flatten(s, out)),
+        _ => out.push(hir.clone()),
+    }
+}
+
+type CacheFn = Box<
+    dyn Fn() -> regex_automata::hybrid::dfa::Cache
+        + Send
+        + Sync
+        + std::panic::UnwindSafe
+        + std::panic::RefUnwindSafe,
+>;
+
+/// A reverse lazy DFA for a rule's head, with a pool of search caches.
+pub(crate) struct RevHead {
+    dfa: regex_automata::hybrid::dfa::DFA,
+    pool: regex_automata::util::pool::Pool<regex_automata::hybrid::dfa::Cache, CacheFn>,
+}
+
+impl std::fmt::Debug for RevHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RevHead")
+    }
+}
+
+impl RevHead {
+    fn new(head: &regex_syntax::hir::Hir) -> Option<RevHead> {
+        use regex_automata::hybrid::dfa::DFA;
+        use regex_automata::nfa::thompson;
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .reverse(true)
+                    .which_captures(thompson::WhichCaptures::None),
+            )
+            .build_from_hir(head)
+            .ok()?;
+        let dfa = DFA::builder()
+            .configure(
+                DFA::config()
+                    .match_kind(regex_automata::MatchKind::All)
+                    .cache_capacity(1 << 20),
+            )
+            .build_from_nfa(nfa)
+            .ok()?;
+        let for_pool = dfa.clone();
+        let create: CacheFn = Box::new(move || for_pool.create_cache());
+        Some(RevHead {
+            dfa,
+            pool: regex_automata::util::pool::Pool::new(create),
+        })
+    }
+
+    /// The earliest position from which the head matches up to the end of `input` (searched
+    /// backwards, anchored at the end). `Err` when the lazy DFA gave up.
+    pub(crate) fn earliest_start(
+        &self,
+        input: &regex_automata::Input<'_>,
+    ) -> std::result::Result<Option<usize>, regex_automata::MatchError> {
+        let mut cache = self.pool.get();
+        Ok(self
+            .dfa
+            .try_search_rev(&mut cache, input)?
+            .map(|hm| hm.offset()))
     }
 }
 
@@ -455,11 +548,17 @@ impl RuleSpec {
                 )));
             }
         }
-        let anchored = self.keyword_in_match && starts_with_keyword(&hir, &keywords);
-        let keyword_offset = if self.keyword_in_match && !anchored {
-            keyword_offset(&hir, &keywords)
+        let anchored = if self.keyword_in_match {
+            fixed_keyword_offset(&hir, &keywords)
         } else {
             None
+        };
+        let (keyword_offset, head, head_gap) = match self.keyword_in_match && anchored.is_none() {
+            true => match keyword_split(&hir, &keywords) {
+                Some((offset, head, gap)) => (Some(offset + gap), Some(unbound(&head)), gap),
+                None => (None, None, 0),
+            },
+            false => (None, None, 0),
         };
         let search_hir = unbound(&hir);
         let regex = OnceLock::new();
@@ -500,6 +599,9 @@ impl RuleSpec {
             keyword_in_match: self.keyword_in_match,
             anchored,
             keyword_offset,
+            head,
+            head_gap,
+            rev_head: OnceLock::new(),
             search_hir,
             examples: self.examples,
             negative_examples: self.negative_examples,
@@ -509,22 +611,65 @@ impl RuleSpec {
     }
 }
 
-/// True when every match of `hir` provably starts with one of `keywords` (lowercase), judged
-/// from the regex's prefix literals.
-fn starts_with_keyword(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> bool {
+/// Rewrites ASCII case-insensitive letter classes (`[Aa]`, what `(?i)a` becomes) as the
+/// lower-case literal, so literal extraction sees `password` rather than 256 case variants.
+/// Keywords match case-insensitively, so conclusions drawn on the folded regex hold.
+fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
+    match hir.kind() {
+        HirKind::Class(Class::Bytes(cls)) => {
+            let ranges = cls.ranges();
+            if ranges.len() == 2
+                && ranges.iter().all(|r| r.start() == r.end())
+                && ranges[0].start().is_ascii_uppercase()
+                && ranges[1].start() == ranges[0].start().to_ascii_lowercase()
+            {
+                return Hir::literal([ranges[1].start()]);
+            }
+            hir.clone()
+        }
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            min: rep.min,
+            max: rep.max,
+            greedy: rep.greedy,
+            sub: Box::new(fold_case(&rep.sub)),
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            index: cap.index,
+            name: cap.name.clone(),
+            sub: Box::new(fold_case(&cap.sub)),
+        }),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(fold_case).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(fold_case).collect()),
+        _ => hir.clone(),
+    }
+}
+
+/// When every match of `hir` provably holds one of `keywords` (lowercase) at the same offset
+/// from its start, that offset (judged from the regex's prefix literals, case-folded).
+fn fixed_keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> Option<usize> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     if keywords.is_empty() {
-        return false;
+        return None;
     }
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
-    let Some(literals) = seq.literals() else {
-        return false;
-    };
-    !literals.is_empty()
-        && literals.iter().all(|lit| {
-            let lower = lit.as_bytes().to_ascii_lowercase();
-            keywords.iter().any(|k| lower.starts_with(k.as_bytes()))
-        })
+    let seq = Extractor::new()
+        .kind(ExtractKind::Prefix)
+        .extract(&fold_case(hir));
+    let literals = seq.literals()?;
+    let mut offset = None;
+    for lit in literals {
+        let lower = lit.as_bytes().to_ascii_lowercase();
+        let at = keywords
+            .iter()
+            .filter_map(|k| memchr::memmem::find(&lower, k.as_bytes()))
+            .min()?;
+        match offset {
+            None => offset = Some(at),
+            Some(o) if o == at => {}
+            Some(_) => return None,
+        }
+    }
+    offset
 }
 
 /// Parses a hush rule file into specs. `file` is only used in messages.

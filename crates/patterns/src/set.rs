@@ -472,8 +472,12 @@ impl RuleSet {
         group: &[(u32, usize, usize)],
         out: &mut Vec<Finding>,
     ) {
-        if rule.anchored {
-            self.confirm_anchored(rule, hay, group, out);
+        if let Some(offset) = rule.anchored {
+            self.confirm_anchored(rule, offset, hay, group, out);
+            return;
+        }
+        if let (Some(offset), Some(rev)) = (rule.keyword_offset, rule.rev_head()) {
+            self.confirm_reverse(rule, rev, offset, hay, group, out);
             return;
         }
         let len = rule.max_len;
@@ -544,10 +548,58 @@ impl RuleSet {
         }
     }
 
-    /// Runs `rule` anchored at each hit's start (the rule's matches all begin with a keyword).
+    /// For rules with a bounded head before the keyword: search the head backwards from each hit
+    /// to find where the match starts, then run the regex anchored there.
+    fn confirm_reverse(
+        &self,
+        rule: &Rule,
+        rev: &crate::rule::RevHead,
+        offset: usize,
+        hay: &[u8],
+        group: &[(u32, usize, usize)],
+        out: &mut Vec<Finding>,
+    ) {
+        let regex = rule.regex();
+        let mut caps = regex.create_captures();
+        let mut covered = 0;
+        for hit in group {
+            let (_, hs, he) = *hit;
+            if hs < covered {
+                continue;
+            }
+            let lo = hs.saturating_sub(offset);
+            let Some(head_end) = hs.checked_sub(rule.head_gap) else {
+                continue;
+            };
+            let input = Input::new(hay).range(lo..head_end).anchored(Anchored::Yes);
+            let start = match rev.earliest_start(&input) {
+                Ok(Some(start)) => start,
+                Ok(None) => continue,
+                Err(_) => {
+                    // The lazy DFA gave up: fall back to the window search for this hit.
+                    let hi = (hs + rule.max_len).min(hay.len());
+                    self.confirm(rule, hay, lo..hi, std::slice::from_ref(hit), out);
+                    continue;
+                }
+            };
+            let end = (start + rule.max_len).min(hay.len());
+            let input = Input::new(hay).range(start..end).anchored(Anchored::Yes);
+            regex.search_captures(&input, &mut caps);
+            if let Some(m) = caps.get_match() {
+                if m.end() >= he {
+                    covered = m.end();
+                    accept(rule, hay, &caps, out);
+                }
+            }
+        }
+    }
+
+    /// Runs `rule` anchored `offset` bytes before each hit (every match of the rule holds a
+    /// keyword at that offset).
     fn confirm_anchored(
         &self,
         rule: &Rule,
+        offset: usize,
         hay: &[u8],
         hits: &[(u32, usize, usize)],
         out: &mut Vec<Finding>,
@@ -555,7 +607,10 @@ impl RuleSet {
         let regex = rule.regex();
         let mut caps = regex.create_captures();
         let mut last = usize::MAX;
-        for &(_, start, _) in hits {
+        for &(_, hit, _) in hits {
+            let Some(start) = hit.checked_sub(offset) else {
+                continue;
+            };
             if start == last {
                 continue;
             }
