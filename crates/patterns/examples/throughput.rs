@@ -5,16 +5,19 @@
 //! cargo run --release -p hush-patterns --example throughput -- [--truth T.jsonl] [--show N] PATH...
 //! ```
 //!
-//! Files are read whole and searched in chunks of about 4 MiB cut at line ends (as a streaming
-//! scanner would); only the time inside `RuleSet::find` is counted as search time.
+//! Files are streamed through one reused buffer and searched in chunks of about 4 MiB cut at line
+//! ends (as a streaming scanner would); "search time" counts only the time inside
+//! `RuleSet::find`. `HUSH_PROFILE=1` adds the per-rule cost table (`RuleSet::profile`);
+//! `HUSH_EXTRA_RULES=FILE` loads a rule file on top of the built-in pack.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hush_patterns::RuleSet;
+use hush_patterns::{RuleSet, RuleSetBuilder};
 
 const CHUNK: usize = 4 << 20;
 
@@ -43,214 +46,222 @@ struct Truth {
     secret: String,
 }
 
+#[derive(Default)]
+struct Stats {
+    bytes: usize,
+    files: usize,
+    search: Duration,
+    per_rule: BTreeMap<String, usize>,
+    /// file -> lines with a finding
+    found: HashMap<String, Vec<usize>>,
+    samples: Vec<String>,
+    costs: Vec<(String, u64, Duration)>,
+}
+
+fn scan_file(
+    set: &RuleSet,
+    root: &Path,
+    file: &Path,
+    buf: &mut Vec<u8>,
+    opts: (bool, usize, bool),
+    st: &mut Stats,
+) {
+    let (profile, show, lines) = opts;
+    let Ok(mut reader) = std::fs::File::open(file) else {
+        return;
+    };
+    st.files += 1;
+    let rel = file
+        .strip_prefix(root)
+        .ok()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new(file.file_name().unwrap_or_default()))
+        .to_string_lossy()
+        .into_owned();
+    let mut line_base = 1;
+    let mut filled = 0;
+    loop {
+        if buf.len() < filled + CHUNK {
+            buf.resize(filled + CHUNK, 0);
+        }
+        let Ok(n) = reader.read(&mut buf[filled..filled + CHUNK]) else {
+            break;
+        };
+        st.bytes += n;
+        filled += n;
+        let eof = n == 0;
+        if filled == 0 {
+            break;
+        }
+        if !eof && filled < CHUNK {
+            continue;
+        }
+        // Cut at the last line end; the unfinished line is carried into the next chunk.
+        let end = if eof {
+            filled
+        } else {
+            buf[..filled]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(filled, |i| i + 1)
+        };
+        let chunk = &buf[..end];
+        if profile {
+            // Profile first, so it sees the caches as cold as the search would.
+            for (i, c) in set.profile(chunk).into_iter().enumerate() {
+                if st.costs.len() <= i {
+                    st.costs.push((c.rule_id.clone(), 0, Duration::ZERO));
+                }
+                st.costs[i].1 += c.hits;
+                st.costs[i].2 += c.time;
+            }
+        }
+        let t = Instant::now();
+        let findings = set.find(chunk);
+        st.search += t.elapsed();
+        let mut line = line_base;
+        let mut pos = 0;
+        for f in findings {
+            *st.per_rule.entry(f.rule_id.to_string()).or_default() += 1;
+            if !lines {
+                continue;
+            }
+            line += chunk[pos..f.secret_span.start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            pos = f.secret_span.start;
+            st.found.entry(rel.clone()).or_default().push(line);
+            if st.samples.len() < show {
+                let ls = chunk[..pos]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let le = chunk[pos..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(chunk.len(), |i| pos + i);
+                let text = String::from_utf8_lossy(&chunk[ls..le.min(ls + 200)]).into_owned();
+                st.samples
+                    .push(format!("{rel}:{line}: {} {text}", f.rule_id));
+            }
+        }
+        if lines {
+            line_base += chunk.iter().filter(|&&b| b == b'\n').count();
+        }
+        buf.copy_within(end..filled, 0);
+        filled -= end;
+        if eof {
+            break;
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut truth_path = None;
     let mut show = 0usize;
-    let mut rules_dir: Option<String> = None;
     let mut roots = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--truth" => truth_path = args.next(),
-            "--rules-dir" => rules_dir = args.next(),
             "--show" => show = args.next().and_then(|n| n.parse().ok()).unwrap_or(20),
             _ => roots.push(PathBuf::from(a)),
         }
     }
     let t0 = Instant::now();
-    let extra = std::env::var("HUSH_EXTRA_RULES").ok();
-    let set = match &rules_dir {
-        None if extra.is_some() => {
-            let mut b = hush_patterns::RuleSetBuilder::new();
-            b.add_path(Path::new(extra.as_deref().unwrap()))
-                .expect("extra rules");
+    let set = match std::env::var("HUSH_EXTRA_RULES") {
+        Ok(extra) => {
+            let mut b = RuleSetBuilder::new();
+            b.add_path(Path::new(&extra)).expect("extra rules");
             b.build().expect("rules")
         }
-        None => RuleSet::builtin().expect("built-in rules"),
-        // Load a directory of rule files instead of the built-in pack, skipping broken files.
-        Some(dir) => {
-            let mut b = hush_patterns::RuleSetBuilder::new();
-            b.builtin(false);
-            let mut paths = Vec::new();
-            walk(Path::new(dir), &mut paths);
-            for p in paths
-                .iter()
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            {
-                if let Err(e) = b.add_path(p) {
-                    eprintln!("skipping {}: {e}", p.display());
-                }
-            }
-            b.build().expect("rules")
-        }
+        Err(_) => RuleSet::builtin().expect("built-in rules"),
     };
     let compile = t0.elapsed();
-    let mut files = Vec::new();
-    for r in &roots {
-        walk(r, &mut files);
-    }
-    let mut search = Duration::ZERO;
-    let mut bytes = 0usize;
-    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
-    // file (relative to its root) -> (line, secret span within line)
-    let mut found: HashMap<String, Vec<(usize, usize, usize, String)>> = HashMap::new();
-    let mut samples = Vec::new();
     let profile = std::env::var_os("HUSH_PROFILE").is_some();
-    let mut costs: Vec<(String, u64, Duration)> = Vec::new();
-    for (root, file) in roots.iter().flat_map(|r| {
-        let mut fs = Vec::new();
-        walk(r, &mut fs);
-        fs.into_iter().map(move |f| (r.clone(), f))
-    }) {
-        let Ok(data) = std::fs::read(&file) else {
-            continue;
-        };
-        bytes += data.len();
-        let rel = file
-            .strip_prefix(&root)
-            .ok()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| Path::new(file.file_name().unwrap()))
-            .to_string_lossy()
-            .into_owned();
-        let mut start = 0;
-        let mut line_base = 1;
-        while start < data.len() {
-            let mut end = (start + CHUNK).min(data.len());
-            if end < data.len() {
-                end = memchr_nl(&data[end..]).map_or(data.len(), |i| end + i + 1);
-            }
-            let chunk = &data[start..end];
-            // Profile first, so it sees the caches as cold as the search would.
-            if profile {
-                for (i, c) in set.profile(chunk).into_iter().enumerate() {
-                    if costs.len() <= i {
-                        costs.push((c.rule_id.clone(), 0, Duration::ZERO));
-                    }
-                    costs[i].1 += c.hits;
-                    costs[i].2 += c.time;
-                }
-            }
-            let t = Instant::now();
-            let findings = set.find(chunk);
-            search += t.elapsed();
-            if !findings.is_empty() {
-                let mut line = line_base;
-                let mut pos = 0;
-                for f in findings {
-                    line += chunk[pos..f.secret_span.start]
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count();
-                    pos = f.secret_span.start;
-                    let ls = chunk[..pos]
-                        .iter()
-                        .rposition(|&b| b == b'\n')
-                        .map_or(0, |i| i + 1);
-                    *per_rule.entry(f.rule_id.to_string()).or_default() += 1;
-                    if samples.len() < show {
-                        let le = chunk[pos..]
-                            .iter()
-                            .position(|&b| b == b'\n')
-                            .map_or(chunk.len(), |i| pos + i);
-                        let text =
-                            String::from_utf8_lossy(&chunk[ls..le.min(ls + 200)]).into_owned();
-                        samples.push(format!("{rel}:{line}: {} {text}", f.rule_id));
-                    }
-                    found.entry(rel.clone()).or_default().push((
-                        line,
-                        f.secret_span.start - ls,
-                        f.secret_span.end - ls,
-                        f.rule_id.to_string(),
-                    ));
-                }
-            }
-            line_base += chunk.iter().filter(|&&b| b == b'\n').count();
-            start = end;
+    let lines = truth_path.is_some() || show > 0;
+    let mut st = Stats::default();
+    let mut buf = Vec::new();
+    for root in &roots {
+        let mut files = Vec::new();
+        walk(root, &mut files);
+        for file in files {
+            scan_file(&set, root, &file, &mut buf, (profile, show, lines), &mut st);
         }
     }
-    let mb = bytes as f64 / 1e6;
     println!(
-        "rules: {} compiled in {:.1} ms",
+        "rules: {} built in {:.1} ms",
         set.len(),
         compile.as_secs_f64() * 1e3
     );
     println!(
         "files: {}  bytes: {}  search time: {:.2} s  throughput: {:.1} MB/s (one thread)",
-        files.len(),
-        bytes,
-        search.as_secs_f64(),
-        mb / search.as_secs_f64()
+        st.files,
+        st.bytes,
+        st.search.as_secs_f64(),
+        st.bytes as f64 / 1e6 / st.search.as_secs_f64()
     );
-    costs.sort_by_key(|c| std::cmp::Reverse(c.2));
     if profile {
-        let sum: Duration = costs.iter().map(|c| c.2).sum();
+        st.costs.sort_by_key(|c| std::cmp::Reverse(c.2));
+        let sum: Duration = st.costs.iter().map(|c| c.2).sum();
         println!(
             "  cost: {:8.1} ms total confirm + decode (profiled separately)",
             sum.as_secs_f64() * 1e3
         );
+        for (id, hits, time) in st.costs.iter().take(15) {
+            println!(
+                "  cost: {:8.1} ms {hits:9} hits  {id}",
+                time.as_secs_f64() * 1e3
+            );
+        }
     }
-    for (id, hits, time) in costs.iter().take(15) {
-        println!(
-            "  cost: {:8.1} ms {hits:9} hits  {id}",
-            time.as_secs_f64() * 1e3
-        );
-    }
-    let total: usize = per_rule.values().sum();
-    println!("findings: {total}");
-    for (rule, n) in &per_rule {
+    println!("findings: {}", st.per_rule.values().sum::<usize>());
+    for (rule, n) in &st.per_rule {
         println!("  {n:8}  {rule}");
     }
-    for s in &samples {
+    for s in &st.samples {
         println!("  sample: {s}");
     }
-    if let Some(tp) = truth_path {
-        let text = std::fs::read_to_string(&tp).expect("truth file");
-        let truth: Vec<Truth> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).expect("truth json");
-                Truth {
-                    file: v["file"].as_str().unwrap().to_string(),
-                    line: v["line"].as_u64().unwrap() as usize,
-                    kind: v["kind"].as_str().unwrap().to_string(),
-                    secret: v["secret"].as_str().unwrap().to_string(),
-                }
-            })
-            .collect();
-        let mut missed: BTreeMap<String, usize> = BTreeMap::new();
-        let mut hit = 0;
-        let mut missed_examples = Vec::new();
-        for t in &truth {
-            let ok = found
-                .get(&t.file)
-                .is_some_and(|fs| fs.iter().any(|(line, _, _, _)| *line == t.line));
-            if ok {
-                hit += 1;
-            } else {
-                *missed.entry(t.kind.clone()).or_default() += 1;
-                if missed_examples.len() < 10 {
-                    missed_examples.push(format!(
-                        "{}:{} {} ({} chars)",
-                        t.file,
-                        t.line,
-                        t.kind,
-                        t.secret.len()
-                    ));
-                }
+    let Some(tp) = truth_path else { return };
+    let text = std::fs::read_to_string(&tp).expect("truth file");
+    let truth: Vec<Truth> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("truth json");
+            Truth {
+                file: v["file"].as_str().unwrap_or_default().to_string(),
+                line: v["line"].as_u64().unwrap_or_default() as usize,
+                kind: v["kind"].as_str().unwrap_or_default().to_string(),
+                secret: v["secret"].as_str().unwrap_or_default().to_string(),
+            }
+        })
+        .collect();
+    let mut missed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut hit = 0;
+    let mut examples = Vec::new();
+    for t in &truth {
+        if st.found.get(&t.file).is_some_and(|ls| ls.contains(&t.line)) {
+            hit += 1;
+        } else {
+            *missed.entry(t.kind.clone()).or_default() += 1;
+            if examples.len() < 10 {
+                examples.push(format!(
+                    "{}:{} {} ({} chars)",
+                    t.file,
+                    t.line,
+                    t.kind,
+                    t.secret.len()
+                ));
             }
         }
-        println!("recall: {hit}/{} planted secrets found", truth.len());
-        for (k, n) in missed {
-            println!("  missed {n} of kind {k}");
-        }
-        for m in missed_examples {
-            println!("  missed: {m}");
-        }
     }
-}
-
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+    println!("recall: {hit}/{} planted secrets found", truth.len());
+    for (k, n) in missed {
+        println!("  missed {n} of kind {k}");
+    }
+    for m in examples {
+        println!("  missed: {m}");
+    }
 }

@@ -36,8 +36,16 @@ const PLACEHOLDER_WORDS: &[&[u8]] = &[
     b"replaceme",
 ];
 
-/// Template syntaxes: a secret containing one of these is a reference, not a value.
-const TEMPLATE_MARKERS: &[&[u8]] = &[b"${", b"{{", b"$(", b"%(", b"#{", b"<%"];
+/// Template syntaxes, opener and closer: a secret holding an opener followed later by its
+/// closer is a reference, not a value. (A lone `$(` occurs in random keys, e.g. Django's.)
+const TEMPLATE_MARKERS: &[(&[u8], &[u8])] = &[
+    (b"${", b"}"),
+    (b"{{", b"}}"),
+    (b"$(", b")"),
+    (b"%(", b")"),
+    (b"#{", b"}"),
+    (b"<%", b"%>"),
+];
 
 /// Length of a run of one repeated byte, or of consecutive ascending bytes, that marks a placeholder.
 const RUN_LEN: usize = 6;
@@ -50,10 +58,10 @@ const LONG_SECRET: usize = 64;
 /// `$(`...), `<...>` wrappers, and runs of one repeated byte (`xxxxxx`, `******`) or ascending
 /// bytes (`123456`, `abcdef`) of at least 6.
 pub fn is_placeholder(secret: &[u8]) -> bool {
-    if TEMPLATE_MARKERS
-        .iter()
-        .any(|m| memchr::memmem::find(secret, m).is_some())
-    {
+    if TEMPLATE_MARKERS.iter().any(|(open, close)| {
+        memchr::memmem::find(secret, open)
+            .is_some_and(|at| memchr::memmem::find(&secret[at + open.len()..], close).is_some())
+    }) {
         return true;
     }
     if let (Some(open), Some(close)) = (memchr::memchr(b'<', secret), memchr::memrchr(b'>', secret))
@@ -137,6 +145,7 @@ mod tests {
         for s in [
             &b"ghp_0Jq4Zc8pLkV3nTmW7yRbX2sAeD5fH9gUoI1K"[..],
             b"x7Gq!2$pa-_Zr9",
+            b"k9$(w2_q8%(zt!m7u4vb0c^r6", // Django-style key: openers without closers
             b"AKIA2MV5PZQ3X7RNB4TD",
         ] {
             assert!(!is_placeholder(s), "{}", String::from_utf8_lossy(s));

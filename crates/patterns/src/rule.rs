@@ -69,11 +69,42 @@ pub(crate) enum AllowTarget {
     Line,
 }
 
+/// Interned `allow` regexes, by pattern.
+pub(crate) type AllowInterner = std::collections::HashMap<String, std::sync::Arc<LazyRegex>>;
+
+/// An `allow` regex compiled on first use.
+#[derive(Debug)]
+pub(crate) struct LazyRegex {
+    pattern: String,
+    cell: OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    pub(crate) fn is_match(&self, hay: &[u8]) -> bool {
+        self.cell
+            .get_or_init(|| {
+                // INVARIANT: the pattern parsed at load, user rules compile it eagerly and the
+                // built-in pack is compiled by the test suite, so this does not fail.
+                compile_regex(&self.pattern).unwrap_or_else(|e| {
+                    unreachable!("allow regex `{}` does not compile: {e}", self.pattern)
+                })
+            })
+            .is_match(hay)
+    }
+
+    pub(crate) fn try_compile(&self) -> std::result::Result<(), String> {
+        if self.cell.get().is_none() {
+            let _ = self.cell.set(compile_regex(&self.pattern)?);
+        }
+        Ok(())
+    }
+}
+
 /// An allow-list entry: regexes and stopwords, checked against a target.
 #[derive(Debug)]
 pub(crate) struct Allow {
     pub(crate) target: AllowTarget,
-    pub(crate) regexes: Vec<Regex>,
+    pub(crate) regexes: Vec<std::sync::Arc<LazyRegex>>,
     /// Lowercased.
     pub(crate) stopwords: Vec<Vec<u8>>,
 }
@@ -122,6 +153,8 @@ pub struct Rule {
     pub(crate) rev_head: OnceLock<Option<RevHead>>,
     /// The regex as searched (large counted repetitions unbounded, see [`unbound`]).
     pub(crate) search_hir: regex_syntax::hir::Hir,
+    /// Spellings of the keywords to look for in base64 (see [`keyword_forms`]).
+    pub(crate) keyword_forms: Vec<Vec<u8>>,
     pub(crate) examples: Vec<Example>,
     pub(crate) negative_examples: Vec<String>,
     pub(crate) references: Vec<String>,
@@ -161,11 +194,16 @@ impl Rule {
             .get_or_init(|| self.head.as_ref().and_then(RevHead::new))
             .as_ref()
     }
-    /// Compiles the regex now, reporting an error instead of deferring it.
+    /// Compiles the regex and its `allow` regexes now, reporting an error instead of deferring it.
     pub(crate) fn try_compile(&self) -> std::result::Result<(), String> {
         if self.regex.get().is_none() {
             let r = compile_hir(&self.search_hir)?;
             let _ = self.regex.set(r);
+        }
+        for allow in &self.allows {
+            for lazy in &allow.regexes {
+                lazy.try_compile()?;
+            }
         }
         Ok(())
     }
@@ -304,6 +342,60 @@ pub(crate) fn unbound(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
         HirKind::Concat(subs) => Hir::concat(subs.iter().map(unbound).collect()),
         HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(unbound).collect()),
         _ => hir.clone(),
+    }
+}
+
+/// The spellings of each keyword worth encoding for the base64 prefilter: as written, lower,
+/// upper and capitalised, plus the exact case of every regex literal that contains it (`AIza`,
+/// `eyJ`, `PuTTY-User-Key-File-`) and of every occurrence in the rule's examples
+/// (`SharedAccessKey`), since base64 is case-sensitive.
+pub(crate) fn keyword_forms(
+    hir: &regex_syntax::hir::Hir,
+    written: &[String],
+    examples: &[Example],
+) -> Vec<Vec<u8>> {
+    let mut literals = Vec::new();
+    collect_literals(hir, &mut literals);
+    literals.extend(examples.iter().map(|e| e.text.as_bytes().to_vec()));
+    let mut forms: Vec<Vec<u8>> = Vec::new();
+    let mut push = |f: Vec<u8>| {
+        if !forms.contains(&f) {
+            forms.push(f);
+        }
+    };
+    for k in written {
+        let lower = k.to_ascii_lowercase().into_bytes();
+        push(k.clone().into_bytes());
+        push(lower.clone());
+        push(k.to_ascii_uppercase().into_bytes());
+        let mut cap = lower.clone();
+        if let Some(c) = cap.first_mut() {
+            c.make_ascii_uppercase();
+        }
+        push(cap);
+        for lit in &literals {
+            let folded = lit.to_ascii_lowercase();
+            let mut from = 0;
+            while let Some(at) = memchr::memmem::find(&folded[from..], &lower) {
+                let at = from + at;
+                push(lit[at..at + lower.len()].to_vec());
+                from = at + 1;
+            }
+        }
+    }
+    forms
+}
+
+fn collect_literals(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(lit) => out.push(lit.0.to_vec()),
+        HirKind::Repetition(rep) => collect_literals(&rep.sub, out),
+        HirKind::Capture(cap) => collect_literals(&cap.sub, out),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().for_each(|s| collect_literals(s, out));
+        }
+        _ => {}
     }
 }
 
@@ -449,6 +541,15 @@ impl RuleSpec {
     /// Validates the rule and compiles its regex now, so that errors surface at load time.
     pub(crate) fn compile_eagerly(mut self) -> Result<RuleSpec> {
         let checked = self.clone().compile()?;
+        for allow in &checked.allows {
+            for lazy in &allow.regexes {
+                lazy.try_compile().map_err(|e| Error::Rule {
+                    origin: checked.origin.clone(),
+                    rule_id: checked.id.clone(),
+                    reason: format!("invalid `allow` regex `{}`: {e}", lazy.pattern),
+                })?;
+            }
+        }
         let fail = |e: String| Error::Rule {
             origin: checked.origin.clone(),
             rule_id: checked.id.clone(),
@@ -460,6 +561,12 @@ impl RuleSpec {
 
     /// Validates the rule; the regex is parsed and checked now and compiled on first use.
     pub(crate) fn compile(self) -> Result<Rule> {
+        self.compile_with(&mut AllowInterner::new())
+    }
+
+    /// [`compile`](Self::compile), sharing `allow` regexes with other rules through `interner`
+    /// (the generic rules repeat one list of two dozen).
+    pub(crate) fn compile_with(self, interner: &mut AllowInterner) -> Result<Rule> {
         let fail = |reason: String| Error::Rule {
             origin: self.origin.clone(),
             rule_id: if self.id.is_empty() {
@@ -561,6 +668,7 @@ impl RuleSpec {
             false => (None, None, 0),
         };
         let search_hir = unbound(&hir);
+        let keyword_forms = keyword_forms(&hir, &self.keywords, &self.examples);
         let regex = OnceLock::new();
         if let Some(compiled) = self.compiled {
             let _ = regex.set(compiled);
@@ -569,10 +677,30 @@ impl RuleSpec {
         for (target, regexes, stopwords) in self.allows {
             let mut compiled = Vec::with_capacity(regexes.len());
             for r in &regexes {
-                compiled.push(
-                    compile_regex(r)
-                        .map_err(|e| fail(format!("invalid `allow` regex `{r}`: {e}")))?,
-                );
+                let lazy = match interner.get(r) {
+                    Some(lazy) => lazy.clone(),
+                    None => {
+                        // Parse now (errors surface at load); compile on first use.
+                        regex_syntax::ParserBuilder::new()
+                            .unicode(false)
+                            .utf8(false)
+                            .build()
+                            .parse(r)
+                            .map_err(|e| {
+                                fail(format!(
+                                    "invalid `allow` regex `{r}`: {}",
+                                    e.to_string().replace('\n', " ")
+                                ))
+                            })?;
+                        let lazy = std::sync::Arc::new(LazyRegex {
+                            pattern: r.clone(),
+                            cell: OnceLock::new(),
+                        });
+                        interner.insert(r.clone(), lazy.clone());
+                        lazy
+                    }
+                };
+                compiled.push(lazy);
             }
             allows.push(Allow {
                 target,
@@ -603,6 +731,7 @@ impl RuleSpec {
             head_gap,
             rev_head: OnceLock::new(),
             search_hir,
+            keyword_forms,
             examples: self.examples,
             negative_examples: self.negative_examples,
             references: self.references,

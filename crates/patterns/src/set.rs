@@ -174,15 +174,14 @@ impl RuleSetBuilder {
             disabled.insert(id.as_str());
         }
         let mut rules = Vec::with_capacity(specs.len());
-        let mut written_keywords = Vec::with_capacity(specs.len());
+        let mut interner = crate::rule::AllowInterner::new();
         for spec in specs {
             if disabled.contains(spec.id.as_str()) {
                 continue;
             }
-            written_keywords.push(spec.keywords.clone());
-            rules.push(spec.compile()?);
+            rules.push(spec.compile_with(&mut interner)?);
         }
-        RuleSet::assemble(rules, &written_keywords)
+        RuleSet::assemble(rules)
     }
 }
 
@@ -228,7 +227,7 @@ impl RuleSet {
         RuleSetBuilder::new().build()
     }
 
-    fn assemble(rules: Vec<Rule>, written_keywords: &[Vec<String>]) -> Result<RuleSet> {
+    fn assemble(rules: Vec<Rule>) -> Result<RuleSet> {
         let mut entries: Vec<(Vec<u8>, bool, PatInfo)> = Vec::new();
         let mut index: HashMap<(Vec<u8>, bool), usize> = HashMap::new();
         // Keywords and percent forms match ASCII-case-insensitively (patterns equal up to case
@@ -254,17 +253,9 @@ impl RuleSet {
             for k in &rule.keywords {
                 plan.push((slot(k.as_bytes().to_vec(), true), Slot::Rule(r as u32)));
             }
-            // base64 is case-sensitive: encode the keyword as written, lower- and upper-cased.
-            let mut forms: Vec<Vec<u8>> = Vec::new();
-            for k in &written_keywords[r] {
-                for f in [k.clone(), k.to_ascii_lowercase(), k.to_ascii_uppercase()] {
-                    let f = f.into_bytes();
-                    if !forms.contains(&f) {
-                        forms.push(f);
-                    }
-                }
-            }
-            for form in &forms {
+            // base64 is case-sensitive: encode the keyword in every spelling the rule suggests.
+            let forms = &rule.keyword_forms;
+            for form in forms {
                 for alphabet in [Alphabet::Standard, Alphabet::UrlSafe] {
                     for align in 0..3 {
                         let (stable, lead) = decode::b64_stable(form, align, alphabet);
@@ -812,7 +803,7 @@ fn accept(rule: &Rule, hay: &[u8], caps: &Captures, out: &mut Vec<Finding>) {
 }
 
 /// Bytes on each side of a keyword hit searched for a `%XX` escape.
-const PERCENT_NEIGHBOURHOOD: usize = 12;
+const PERCENT_NEIGHBOURHOOD: usize = 24;
 
 /// True when a `%XX` escape sits within a few bytes of `start..end`.
 fn near_percent(hay: &[u8], start: usize, end: usize) -> bool {
