@@ -46,6 +46,7 @@
 
 mod builtin;
 mod check;
+mod common_grams;
 mod decode;
 mod error;
 mod filter;

@@ -9,6 +9,8 @@
 //! (judged by a fixed table of how common bytes are in text), so that common words do not send
 //! every line to the exact check: `requirepass` is filed under `irep`, not `requ`.
 
+use crate::common_grams::COMMON_GRAMS;
+
 /// log2 of the number of bits in the 4-gram bitmap (2^18 bits = 32 KiB, L1-resident).
 const BITS4: u32 = 18;
 /// Folds ASCII letters to lower case in all four bytes (other bytes may collide, which the
@@ -38,13 +40,15 @@ fn rarity(b: u8) -> u32 {
     }
 }
 
-/// Offset of the rarest 4-gram of `p` (at least 4 bytes).
+/// Offset of the rarest 4-gram of `p` (at least 4 bytes): one outside the list of common
+/// 4-grams measured on real text if there is one, then the one of rarest bytes.
 fn rarest_gram(p: &[u8]) -> usize {
     (0..=p.len() - 4)
         .max_by_key(|&o| {
+            let uncommon = COMMON_GRAMS.binary_search(&key4(&p[o..])).is_err();
             let score: u32 = p[o..o + 4].iter().map(|&b| rarity(b)).sum();
             // Prefer the earliest among equals.
-            (score, usize::MAX - o)
+            (uncommon, score, usize::MAX - o)
         })
         .unwrap_or(0)
 }
@@ -208,7 +212,8 @@ impl Prefilter {
             let last = hay.len() - 4; // the last position that starts a 4-gram
             let mut i = 0;
             // Four positions per step from one 8-byte load: independent work the CPU overlaps,
-            // and one branch per step while nothing is found.
+            // and one branch per step while nothing is found. (Moving this loop into a function
+            // of its own that collects candidate blocks measured 15-30% slower.)
             while i + 8 <= hay.len() {
                 let x = u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"));
                 let k = [
@@ -327,8 +332,19 @@ mod tests {
 
     #[test]
     fn rare_grams_are_chosen() {
-        assert_eq!(rarest_gram(b"requirepass"), 0); // "requ" ties "equi"; the earliest wins
-        assert_eq!(rarest_gram(b"paypal_secret"), 3); // "pal_": the underscore is rare
+        // `requ` (request) and `ques`... are common in text; `irep` is not.
+        let o = rarest_gram(b"requirepass");
+        assert!(
+            COMMON_GRAMS
+                .binary_search(&key4(&b"requirepass"[o..]))
+                .is_err(),
+            "{o}"
+        );
+        assert!(COMMON_GRAMS.binary_search(&key4(b"requ")).is_ok());
+        assert!(
+            COMMON_GRAMS.windows(2).all(|w| w[0] < w[1]),
+            "sorted for binary search"
+        );
         assert_eq!(rarest_gram(b"service_role"), 4); // "ice_"
     }
 
