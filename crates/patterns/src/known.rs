@@ -187,6 +187,23 @@ impl KnownValues {
         self.ac.as_ref().map_or(0, |ac| ac.max_len() + 3 + 2)
     }
 
+    /// The length of the longest suffix of `hay` that is a proper prefix of a registered value
+    /// (or of one of its encodings): bytes a streaming redactor must not release yet.
+    pub fn partial_tail(&self, hay: &[u8]) -> usize {
+        let Some(ac) = &self.ac else { return 0 };
+        let mut best = 0;
+        for p in ac.patterns() {
+            let max = (p.len() - 1).min(hay.len());
+            for k in (best + 1..=max).rev() {
+                if hay[hay.len() - k..] == p[..k] {
+                    best = k;
+                    break;
+                }
+            }
+        }
+        best
+    }
+
     pub(crate) fn find_into(&self, hay: &[u8], out: &mut Vec<Finding>) {
         let Some(ac) = &self.ac else { return };
         let rule_id: Arc<str> = Arc::from(KNOWN_VALUE_RULE_ID);

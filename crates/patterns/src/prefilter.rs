@@ -197,6 +197,11 @@ impl Prefilter {
         self.patterns.len()
     }
 
+    /// The patterns, in id order.
+    pub(crate) fn patterns(&self) -> impl Iterator<Item = &[u8]> {
+        self.patterns.iter().map(|p| &**p)
+    }
+
     /// The longest pattern.
     pub(crate) fn max_len(&self) -> usize {
         self.max_len

@@ -155,6 +155,8 @@ pub struct Rule {
     pub(crate) search_hir: regex_syntax::hir::Hir,
     /// Spellings of the keywords to look for in base64 (see [`keyword_forms`]).
     pub(crate) keyword_forms: Vec<Vec<u8>>,
+    /// The regex can match a line break, so a match can still be growing across lines.
+    pub(crate) multiline: bool,
     pub(crate) examples: Vec<Example>,
     pub(crate) negative_examples: Vec<String>,
     pub(crate) references: Vec<String>,
@@ -384,6 +386,26 @@ pub(crate) fn keyword_forms(
         }
     }
     forms
+}
+
+/// True when some match of `hir` can contain `\n` or `\r`.
+fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Literal(lit) => lit.0.iter().any(|&b| b == b'\n' || b == b'\r'),
+        HirKind::Class(Class::Bytes(cls)) => cls
+            .ranges()
+            .iter()
+            .any(|r| (r.start()..=r.end()).contains(&b'\n') || (r.start()..=r.end()).contains(&b'\r')),
+        HirKind::Class(Class::Unicode(cls)) => cls
+            .ranges()
+            .iter()
+            .any(|r| (r.start()..=r.end()).contains(&'\n') || (r.start()..=r.end()).contains(&'\r')),
+        HirKind::Repetition(rep) => rep.max != Some(0) && can_match_newline(&rep.sub),
+        HirKind::Capture(cap) => can_match_newline(&cap.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(can_match_newline),
+        HirKind::Empty | HirKind::Look(_) => false,
+    }
 }
 
 fn collect_literals(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
@@ -669,6 +691,7 @@ impl RuleSpec {
         };
         let search_hir = unbound(&hir);
         let keyword_forms = keyword_forms(&hir, &self.keywords, &self.examples);
+        let multiline = can_match_newline(&hir);
         let regex = OnceLock::new();
         if let Some(compiled) = self.compiled {
             let _ = regex.set(compiled);
@@ -732,6 +755,7 @@ impl RuleSpec {
             rev_head: OnceLock::new(),
             search_hir,
             keyword_forms,
+            multiline,
             examples: self.examples,
             negative_examples: self.negative_examples,
             references: self.references,

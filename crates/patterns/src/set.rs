@@ -493,6 +493,41 @@ impl RuleSet {
         }
     }
 
+    /// How many bytes at the end of `hay` may still become part of a match of a multi-line rule
+    /// (a PEM block whose END line has not arrived): the distance from the earliest such keyword
+    /// hit, less than the rule's `max_len` from the end, that no finding of its rule covers.
+    ///
+    /// A streaming redactor that must flush early (input paused) holds these bytes back; single-line
+    /// rules cannot grow past the line end, and partial tokens are the caller's business.
+    pub fn incomplete_tail(&self, hay: &[u8]) -> usize {
+        let mut earliest = hay.len();
+        let mut open: Vec<(u32, usize)> = Vec::new();
+        self.prefilter.for_each(hay, |pat, start, _| {
+            for &r in &self.pats[pat as usize].rules {
+                let rule = &self.rules[r as usize];
+                if rule.multiline && hay.len() - start < rule.max_len {
+                    open.push((r, start));
+                }
+            }
+        });
+        if open.is_empty() {
+            return 0;
+        }
+        let found = self.find_all(hay, None);
+        for (r, hit) in open {
+            let id = &self.rules[r as usize].id;
+            let covered = found
+                .iter()
+                .any(|f| &*f.rule_id == id && f.span.start <= hit && hit < f.span.end);
+            if !covered {
+                let rule = &self.rules[r as usize];
+                let back = rule.anchored.or(rule.keyword_offset).unwrap_or(rule.max_len);
+                earliest = earliest.min(hit.saturating_sub(back));
+            }
+        }
+        hay.len() - earliest
+    }
+
     /// Searches like [`find_all`](Self::find_all) and reports, per rule, how many keyword hits it
     /// confirmed and the time that took: the tool for finding a rule that slows everything down.
     /// Two more entries, `(base64)` and `(percent)`, count the encoded-keyword hits and the time
