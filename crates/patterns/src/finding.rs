@@ -58,6 +58,12 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The rule's priority (known values rank highest): of two findings on the same span, the
+    /// one to name.
+    pub fn priority(&self) -> i32 {
+        self.priority
+    }
+
     /// Length of the secret span in bytes.
     pub fn secret_len(&self) -> usize {
         self.secret_span.end - self.secret_span.start

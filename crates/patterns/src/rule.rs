@@ -393,14 +393,12 @@ fn can_match_newline(hir: &regex_syntax::hir::Hir) -> bool {
     use regex_syntax::hir::{Class, HirKind};
     match hir.kind() {
         HirKind::Literal(lit) => lit.0.iter().any(|&b| b == b'\n' || b == b'\r'),
-        HirKind::Class(Class::Bytes(cls)) => cls
-            .ranges()
-            .iter()
-            .any(|r| (r.start()..=r.end()).contains(&b'\n') || (r.start()..=r.end()).contains(&b'\r')),
-        HirKind::Class(Class::Unicode(cls)) => cls
-            .ranges()
-            .iter()
-            .any(|r| (r.start()..=r.end()).contains(&'\n') || (r.start()..=r.end()).contains(&'\r')),
+        HirKind::Class(Class::Bytes(cls)) => cls.ranges().iter().any(|r| {
+            (r.start()..=r.end()).contains(&b'\n') || (r.start()..=r.end()).contains(&b'\r')
+        }),
+        HirKind::Class(Class::Unicode(cls)) => cls.ranges().iter().any(|r| {
+            (r.start()..=r.end()).contains(&'\n') || (r.start()..=r.end()).contains(&'\r')
+        }),
         HirKind::Repetition(rep) => rep.max != Some(0) && can_match_newline(&rep.sub),
         HirKind::Capture(cap) => can_match_newline(&cap.sub),
         HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().any(can_match_newline),

@@ -521,7 +521,10 @@ impl RuleSet {
                 .any(|f| &*f.rule_id == id && f.span.start <= hit && hit < f.span.end);
             if !covered {
                 let rule = &self.rules[r as usize];
-                let back = rule.anchored.or(rule.keyword_offset).unwrap_or(rule.max_len);
+                let back = rule
+                    .anchored
+                    .or(rule.keyword_offset)
+                    .unwrap_or(rule.max_len);
                 earliest = earliest.min(hit.saturating_sub(back));
             }
         }

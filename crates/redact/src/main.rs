@@ -93,7 +93,9 @@ enum StyleArg {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = split_unit(s);
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration; use e.g. 100ms or 2s"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; use e.g. 100ms or 2s"))?;
     match unit {
         "" | "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
@@ -103,7 +105,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn parse_size(s: &str) -> Result<usize, String> {
     let (num, unit) = split_unit(s);
-    let n: usize = num.parse().map_err(|_| format!("`{s}` is not a size; use e.g. 64MiB"))?;
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size; use e.g. 64MiB"))?;
     let mult: usize = match unit {
         "" | "B" => 1,
         "K" | "KiB" | "k" => 1 << 10,
@@ -111,7 +115,8 @@ fn parse_size(s: &str) -> Result<usize, String> {
         "G" | "GiB" => 1 << 30,
         _ => return Err(format!("unknown unit in `{s}`; use KiB, MiB or GiB")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 fn split_unit(s: &str) -> (&str, &str) {
@@ -154,8 +159,9 @@ fn build(args: &Args) -> anyhow::Result<Redactor> {
     let rules = builder.build()?;
     let mut known = KnownValuesBuilder::new();
     for name in &args.values_from_env {
-        let value = std::env::var_os(name)
-            .with_context(|| format!("environment variable `{name}` (from --values-from-env) is not set"))?;
+        let value = std::env::var_os(name).with_context(|| {
+            format!("environment variable `{name}` (from --values-from-env) is not set")
+        })?;
         known.add(name, value.as_encoded_bytes())?;
     }
     if let Some(path) = &args.values_file {
@@ -178,8 +184,9 @@ fn build(args: &Args) -> anyhow::Result<Redactor> {
                 let data = zeroizing_read(path, "hash key file")?;
                 HashKey::new(data.trim_ascii_end())?
             } else if let Some(name) = &args.hash_key_env {
-                let value = std::env::var_os(name)
-                    .with_context(|| format!("environment variable `{name}` (from --hash-key-env) is not set"))?;
+                let value = std::env::var_os(name).with_context(|| {
+                    format!("environment variable `{name}` (from --hash-key-env) is not set")
+                })?;
                 HashKey::new(value.as_encoded_bytes())?
             } else {
                 bail!("--style hash needs a key: --hash-key-file FILE or --hash-key-env NAME");
@@ -187,13 +194,18 @@ fn build(args: &Args) -> anyhow::Result<Redactor> {
             Style::KeyedHash(key)
         }
     };
-    if args.style != StyleArg::Hash && (args.hash_key_file.is_some() || args.hash_key_env.is_some()) {
+    if args.style != StyleArg::Hash && (args.hash_key_file.is_some() || args.hash_key_env.is_some())
+    {
         bail!("--hash-key-file and --hash-key-env only apply to --style hash");
     }
     let mut opts = Options::with_style(style);
     opts.json = args.json;
     opts.max_buffer = args.max_buffer;
-    Ok(Redactor::new(Arc::new(rules), Arc::new(known.build()?), opts)?)
+    Ok(Redactor::new(
+        Arc::new(rules),
+        Arc::new(known.build()?),
+        opts,
+    )?)
 }
 
 /// Reads a small secret-bearing file into memory that is wiped on drop.
@@ -225,7 +237,9 @@ fn main() -> ExitCode {
     let counts = redactor.counts().clone();
     match result {
         Ok(()) => {}
-        Err(StreamError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        Err(StreamError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return ExitCode::SUCCESS
+        }
         Err(e) => {
             let _ = out.flush();
             eprintln!("redact: error: {e}");

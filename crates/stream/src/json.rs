@@ -14,8 +14,11 @@ pub(crate) fn widen(buf: &[u8], start: usize, end: usize) -> (usize, usize) {
     } else if start >= 2 {
         // ...or within the hex digits of a `\uXXXX`.
         let lo = start.saturating_sub(5);
-        if let Some(u) = (lo..start).rev().find(|&i| buf[i] == b'u' && i > 0 && buf[i - 1] == b'\\') {
-            if start - u <= 4 && escaped_at(buf, u - 1) {
+        if let Some(u) = (lo..start)
+            .rev()
+            .find(|&i| buf[i] == b'u' && i > 0 && buf[i - 1] == b'\\')
+        {
+            if start - u <= 4 && unescaped(buf, u - 1) {
                 start = u - 1;
             }
         }
@@ -37,10 +40,11 @@ pub(crate) fn widen(buf: &[u8], start: usize, end: usize) -> (usize, usize) {
     (start, end.max(start))
 }
 
-/// True when the backslash at `at` starts an escape (is not itself escaped).
-fn escaped_at(buf: &[u8], at: usize) -> bool {
+/// True when an even number of backslashes precede `at`: the byte there is not escaped (a
+/// backslash there starts an escape; a quote there delimits a string).
+fn unescaped(buf: &[u8], at: usize) -> bool {
     let mut n = 0;
-    while at >= n + 1 && buf[at - n - 1] == b'\\' {
+    while at > n && buf[at - n - 1] == b'\\' {
         n += 1;
     }
     n % 2 == 0
@@ -50,17 +54,8 @@ fn escaped_at(buf: &[u8], at: usize) -> bool {
 /// replacement must keep.
 pub(crate) fn unescaped_quotes(buf: &[u8], start: usize, end: usize) -> Vec<usize> {
     (start..end)
-        .filter(|&i| buf[i] == b'"' && escaped_at_quote(buf, i))
+        .filter(|&i| buf[i] == b'"' && unescaped(buf, i))
         .collect()
-}
-
-fn escaped_at_quote(buf: &[u8], at: usize) -> bool {
-    // A quote is a delimiter when an even number of backslashes precede it.
-    let mut n = 0;
-    while at > n && buf[at - n - 1] == b'\\' {
-        n += 1;
-    }
-    n % 2 == 0
 }
 
 #[cfg(test)]

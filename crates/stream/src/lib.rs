@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod ansi;
 mod json;
 mod pipe;
 mod redactor;
@@ -30,6 +31,8 @@ mod style;
 mod writer;
 
 pub use pipe::copy;
-pub use redactor::{Counts, Options, Redactor, StreamError, DEFAULT_BATCH, DEFAULT_MAX_BUFFER, PARTIAL_RULE_ID};
+pub use redactor::{
+    Counts, Options, Redactor, StreamError, DEFAULT_BATCH, DEFAULT_MAX_BUFFER, PARTIAL_RULE_ID,
+};
 pub use style::{HashKey, Style, StyleError};
 pub use writer::RedactWriter;

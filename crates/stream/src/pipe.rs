@@ -23,7 +23,12 @@ const GRACE: Duration = Duration::from_millis(5);
 /// # Errors
 /// [`StreamError::BufferLimit`] (nothing unchecked is written), or I/O errors from either side;
 /// a broken pipe on `output` is returned as an I/O error of kind `BrokenPipe`.
-pub fn copy<R, W>(input: R, output: &mut W, redactor: &mut Redactor, max_delay: Duration) -> Result<(), StreamError>
+pub fn copy<R, W>(
+    input: R,
+    output: &mut W,
+    redactor: &mut Redactor,
+    max_delay: Duration,
+) -> Result<(), StreamError>
 where
     R: Read + Send + 'static,
     W: Write,

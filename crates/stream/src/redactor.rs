@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use hush_patterns::{KnownValues, RuleSet};
 
-use crate::json;
 use crate::style::Style;
+use crate::{ansi, json};
 
 /// Default bytes of new input gathered before a search, on top of the window. Larger batches
 /// spend less time re-searching the left context; this keeps that under 10% with a 300 KiB
@@ -125,7 +125,11 @@ impl Redactor {
     ///
     /// # Errors
     /// [`StreamError::WindowTooLarge`] when the rules' window does not fit `opts.max_buffer`.
-    pub fn new(rules: Arc<RuleSet>, known: Arc<KnownValues>, opts: Options) -> Result<Redactor, StreamError> {
+    pub fn new(
+        rules: Arc<RuleSet>,
+        known: Arc<KnownValues>,
+        opts: Options,
+    ) -> Result<Redactor, StreamError> {
         let window = rules.max_len().max(known.max_len());
         if 2 * window + opts.batch.max(1) > opts.max_buffer {
             return Err(StreamError::WindowTooLarge {
@@ -236,12 +240,40 @@ impl Redactor {
         if limit <= self.emitted && !partial {
             return;
         }
-        let mut spans: Vec<(usize, usize, Arc<str>)> = self
-            .rules
-            .find_all(&self.buf, Some(&self.known))
+        // Search with terminal escape sequences taken out, so a coloured token is still one token;
+        // spans are mapped back onto the raw bytes.
+        let found: Vec<(usize, usize, i32, Arc<str>)> = match ansi::strip(&self.buf) {
+            None => self
+                .rules
+                .find_all(&self.buf, Some(&self.known))
+                .into_iter()
+                .map(|f| {
+                    (
+                        f.secret_span.start,
+                        f.secret_span.end,
+                        f.priority(),
+                        f.rule_id,
+                    )
+                })
+                .collect(),
+            Some((clean, map)) => self
+                .rules
+                .find_all(&clean, Some(&self.known))
+                .into_iter()
+                .filter(|f| f.secret_span.start < f.secret_span.end)
+                .map(|f| {
+                    (
+                        map[f.secret_span.start],
+                        map[f.secret_span.end - 1] + 1,
+                        f.priority(),
+                        f.rule_id,
+                    )
+                })
+                .collect(),
+        };
+        let mut spans: Vec<(usize, usize, i32, Arc<str>)> = found
             .into_iter()
-            .filter(|f| f.secret_span.end > self.emitted && f.secret_span.start < f.secret_span.end)
-            .map(|f| (f.secret_span.start, f.secret_span.end, f.rule_id))
+            .filter(|s| s.1 > self.emitted && s.0 < s.1)
             .collect();
         if self.opts.json {
             for s in &mut spans {
@@ -250,11 +282,16 @@ impl Redactor {
                 s.1 = b;
             }
         }
-        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        // Overlapping spans become one replacement, labelled by the span that starts first
-        // (the longest, among those starting together).
+        // Overlapping spans become one replacement, labelled by the span that starts first (the
+        // longest, then the most specific rule, among those starting together).
+        spans.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(b.1.cmp(&a.1))
+                .then(b.2.cmp(&a.2))
+                .then(a.3.cmp(&b.3))
+        });
         let mut merged: Vec<(usize, usize, Arc<str>)> = Vec::with_capacity(spans.len());
-        for (start, end, id) in spans {
+        for (start, end, _, id) in spans {
             match merged.last_mut() {
                 Some(last) if start < last.1 => last.1 = last.1.max(end),
                 _ => merged.push((start, end, id)),
@@ -298,16 +335,26 @@ impl Redactor {
             let mut seg = start;
             for q in json::unescaped_quotes(&self.buf, start, end) {
                 if q > seg {
-                    self.opts.style.write(rule_id, keywords, &self.buf[seg..q], out);
+                    self.opts
+                        .style
+                        .write(rule_id, keywords, &self.buf[seg..q], out);
                 }
                 out.push(b'"');
                 seg = q + 1;
             }
             if seg < end {
-                self.opts.style.write(rule_id, keywords, &self.buf[seg..end], out);
+                self.opts
+                    .style
+                    .write(rule_id, keywords, &self.buf[seg..end], out);
             }
         } else {
-            self.opts.style.write(rule_id, keywords, &self.buf[start..end], out);
+            self.opts
+                .style
+                .write(rule_id, keywords, &self.buf[start..end], out);
+        }
+        // Colour codes inside the secret survive, so the terminal's state stays right.
+        if self.buf[start..end].contains(&0x1b) {
+            out.extend_from_slice(&ansi::sequences_in(&self.buf, start, end));
         }
     }
 }

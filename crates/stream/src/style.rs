@@ -79,7 +79,13 @@ impl Style {
     /// Writes the replacement for `secret` (the bytes being replaced), found by `rule_id` whose
     /// keywords are `keywords`, to `out`. Replacements hold only `[A-Za-z0-9_.:*-]` and brackets,
     /// so they are safe inside JSON strings and shell words.
-    pub(crate) fn write(&self, rule_id: &str, keywords: &[String], secret: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn write(
+        &self,
+        rule_id: &str,
+        keywords: &[String],
+        secret: &[u8],
+        out: &mut Vec<u8>,
+    ) {
         match self {
             Style::Label => {
                 out.extend_from_slice(b"[REDACTED:");
@@ -90,11 +96,18 @@ impl Style {
             Style::KeepPrefix => {
                 let keep = keywords
                     .iter()
-                    .filter(|k| secret.len() > k.len() && secret[..k.len()].eq_ignore_ascii_case(k.as_bytes()))
+                    .filter(|k| {
+                        secret.len() > k.len()
+                            && secret[..k.len()].eq_ignore_ascii_case(k.as_bytes())
+                    })
                     .map(String::len)
                     .max()
                     .unwrap_or(0);
-                out.extend(secret[..keep].iter().filter(|b| b.is_ascii_alphanumeric() || b"_-.".contains(b)));
+                out.extend(
+                    secret[..keep]
+                        .iter()
+                        .filter(|b| b.is_ascii_alphanumeric() || b"_-.".contains(b)),
+                );
                 out.extend_from_slice(b"****");
             }
             Style::KeyedHash(key) => {
@@ -122,13 +135,34 @@ mod tests {
     #[test]
     fn styles_render() {
         let secret = b"ghp_Zq9r8s7t6u5v4w3x2y1z0a9b8c7d6e5f4g3h";
-        assert_eq!(render(&Style::Label, "hush.github.pat", &["ghp_"], secret), "[REDACTED:hush.github.pat]");
-        assert_eq!(render(&Style::Mask, "hush.github.pat", &["ghp_"], secret), "***");
-        assert_eq!(render(&Style::KeepPrefix, "hush.github.pat", &["ghp_"], secret), "ghp_****");
-        assert_eq!(render(&Style::KeepPrefix, "hush.generic.password-quoted", &["password"], b"s3cr3t-v4lue"), "****");
+        assert_eq!(
+            render(&Style::Label, "hush.github.pat", &["ghp_"], secret),
+            "[REDACTED:hush.github.pat]"
+        );
+        assert_eq!(
+            render(&Style::Mask, "hush.github.pat", &["ghp_"], secret),
+            "***"
+        );
+        assert_eq!(
+            render(&Style::KeepPrefix, "hush.github.pat", &["ghp_"], secret),
+            "ghp_****"
+        );
+        assert_eq!(
+            render(
+                &Style::KeepPrefix,
+                "hush.generic.password-quoted",
+                &["password"],
+                b"s3cr3t-v4lue"
+            ),
+            "****"
+        );
         let key = HashKey::new(b"0123456789abcdef0123456789abcdef").unwrap();
         let a = render(&Style::KeyedHash(key), "hush.github.pat", &[], secret);
-        assert!(a.starts_with("[REDACTED:hush.github.pat:") && a.len() == "[REDACTED:hush.github.pat:]".len() + 8, "{a}");
+        assert!(
+            a.starts_with("[REDACTED:hush.github.pat:")
+                && a.len() == "[REDACTED:hush.github.pat:]".len() + 8,
+            "{a}"
+        );
     }
 
     #[test]
@@ -145,7 +179,10 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused_and_keys_never_print() {
-        assert!(matches!(HashKey::new(b"short"), Err(StyleError::ShortKey { len: 5, .. })));
+        assert!(matches!(
+            HashKey::new(b"short"),
+            Err(StyleError::ShortKey { len: 5, .. })
+        ));
         let key = HashKey::new(b"a-very-secret-hash-key-value").unwrap();
         assert_eq!(format!("{key:?}"), "HashKey(..)");
     }

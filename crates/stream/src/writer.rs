@@ -40,7 +40,12 @@ impl<W: Write> RedactWriter<W> {
     ///
     /// # Errors
     /// As [`Redactor::new`].
-    pub fn new(inner: W, rules: Arc<RuleSet>, known: Arc<KnownValues>, opts: Options) -> Result<Self, StreamError> {
+    pub fn new(
+        inner: W,
+        rules: Arc<RuleSet>,
+        known: Arc<KnownValues>,
+        opts: Options,
+    ) -> Result<Self, StreamError> {
         Ok(RedactWriter {
             inner: Some(inner),
             redactor: Redactor::new(rules, known, opts)?,
@@ -87,6 +92,9 @@ impl<W: Write> Write for RedactWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.redactor.flush_idle(&mut self.out);
         self.drain()?;
-        self.inner.as_mut().expect("inner is present until finish").flush()
+        self.inner
+            .as_mut()
+            .expect("inner is present until finish")
+            .flush()
     }
 }
