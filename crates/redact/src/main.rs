@@ -201,6 +201,7 @@ fn build(args: &Args) -> anyhow::Result<Redactor> {
     let mut opts = Options::with_style(style);
     opts.json = args.json;
     opts.max_buffer = args.max_buffer;
+    opts.threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     Ok(Redactor::new(
         Arc::new(rules),
         Arc::new(known.build()?),

@@ -87,7 +87,7 @@ pub(crate) fn sequences_in(buf: &[u8], start: usize, end: usize) -> Vec<u8> {
 }
 
 fn memchr_esc(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == 0x1b)
+    memchr::memchr(0x1b, buf)
 }
 
 #[cfg(test)]

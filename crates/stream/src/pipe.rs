@@ -34,10 +34,13 @@ where
     W: Write,
 {
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+    // Buffers go back to the reader once consumed, so each is allocated and zeroed once.
+    let (give_back, returned) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
         let mut input = input;
         loop {
-            let mut buf = vec![0u8; READ];
+            let mut buf = returned.try_recv().unwrap_or_default();
+            buf.resize(READ, 0);
             match input.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
@@ -73,6 +76,7 @@ where
                 Ok(Ok(chunk)) => {
                     quiet_since_flush = false;
                     redactor.push(&chunk, &mut out)?;
+                    let _ = give_back.send(chunk);
                 }
                 Ok(Err(e)) => return Err(StreamError::Io(e)),
                 Err(mpsc::RecvTimeoutError::Timeout) if !quiet_since_flush => {

@@ -11,7 +11,7 @@ use crate::{ansi, json};
 /// Default bytes of new input gathered before a search, on top of the window. Larger batches
 /// spend less time re-searching the left context; this keeps that under 10% with a 300 KiB
 /// window.
-pub const DEFAULT_BATCH: usize = 4 << 20;
+pub const DEFAULT_BATCH: usize = 8 << 20;
 
 /// Default limit on buffered bytes (`--max-buffer`).
 pub const DEFAULT_MAX_BUFFER: usize = 64 << 20;
@@ -69,6 +69,8 @@ pub struct Options {
     /// New bytes gathered between two searches (at least 1). Output does not depend on it;
     /// larger is faster, smaller holds less.
     pub batch: usize,
+    /// Threads a large search is split across (at least 1). Output does not depend on it.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -78,6 +80,7 @@ impl Default for Options {
             json: false,
             max_buffer: DEFAULT_MAX_BUFFER,
             batch: DEFAULT_BATCH,
+            threads: 1,
         }
     }
 }
@@ -244,8 +247,7 @@ impl Redactor {
         // spans are mapped back onto the raw bytes.
         let found: Vec<(usize, usize, i32, Arc<str>)> = match ansi::strip(&self.buf) {
             None => self
-                .rules
-                .find_all(&self.buf, Some(&self.known))
+                .search(&self.buf)
                 .into_iter()
                 .map(|f| {
                     (
@@ -257,8 +259,7 @@ impl Redactor {
                 })
                 .collect(),
             Some((clean, map)) => self
-                .rules
-                .find_all(&clean, Some(&self.known))
+                .search(&clean)
                 .into_iter()
                 .filter(|f| f.secret_span.start < f.secret_span.end)
                 .map(|f| {
@@ -325,6 +326,44 @@ impl Redactor {
             self.buf.drain(..drop);
             self.emitted -= drop;
         }
+    }
+
+    /// All findings in `hay`, the search split across `threads` when `hay` is large.
+    ///
+    /// Part `i` owns the findings whose secret starts in its slice and searches that slice with
+    /// `window` bytes on each side: by locality (DESIGN.md) it finds exactly what a search of
+    /// the whole would find there, and no match it owns reaches the edges of what it searched.
+    fn search(&self, hay: &[u8]) -> Vec<hush_patterns::Finding> {
+        let parts = self.opts.threads.max(1);
+        let w = self.window;
+        if parts == 1 || hay.len() < parts * 4 * w.max(64) {
+            return self.rules.find_all(hay, Some(&self.known));
+        }
+        let step = hay.len() / parts;
+        let (rules, known) = (&*self.rules, &*self.known);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..parts)
+                .map(|i| {
+                    let lo = i * step;
+                    let hi = if i + 1 == parts { hay.len() } else { lo + step };
+                    let a = lo.saturating_sub(w);
+                    let b = (hi + w).min(hay.len());
+                    scope.spawn(move || {
+                        let mut found = rules.find_all(&hay[a..b], Some(known));
+                        found.retain(|f| (lo..hi).contains(&(f.secret_span.start + a)));
+                        for f in &mut found {
+                            f.span = f.span.start + a..f.span.end + a;
+                            f.secret_span = f.secret_span.start + a..f.secret_span.end + a;
+                        }
+                        found
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
     }
 
     fn replace(&mut self, start: usize, end: usize, rule_id: &str, out: &mut Vec<u8>) {

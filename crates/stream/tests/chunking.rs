@@ -29,7 +29,13 @@ fn known() -> Arc<KnownValues> {
 
 /// Redacts `input` fed in pieces of the given sizes (cycled).
 fn redact_chunked(input: &[u8], sizes: &[usize]) -> Vec<u8> {
-    let mut r = Redactor::new(rules(), known(), Options::default()).unwrap();
+    redact_with(input, sizes, 1)
+}
+
+fn redact_with(input: &[u8], sizes: &[usize], threads: usize) -> Vec<u8> {
+    let mut opts = Options::default();
+    opts.threads = threads;
+    let mut r = Redactor::new(rules(), known(), opts).unwrap();
     let mut out = Vec::new();
     let mut at = 0;
     let mut i = 0;
@@ -119,6 +125,8 @@ fn a_large_input_crossing_many_batches_matches_one_read() {
     }
     let expected = whole(&doc);
     assert_eq!(redact_chunked(&doc, &[1 << 20, 333_333, 65_537]), expected);
+    assert_eq!(redact_with(&doc, &[1 << 20, 333_333, 65_537], 3), expected);
+    assert_eq!(redact_with(&doc, &[doc.len()], 2), expected);
 }
 
 #[test]
@@ -196,9 +204,10 @@ examples = ["x"]
         .clone()
 }
 
-fn small_chunked(input: &[u8], sizes: &[usize], batch: usize) -> Vec<u8> {
+fn small_chunked(input: &[u8], sizes: &[usize], batch: usize, threads: usize) -> Vec<u8> {
     let mut opts = Options::default();
     opts.batch = batch;
+    opts.threads = threads;
     let mut r = Redactor::new(small_rules(), known(), opts).unwrap();
     let mut out = Vec::new();
     let mut at = 0;
@@ -219,12 +228,15 @@ proptest! {
     #[test]
     fn small_window_any_chunking_and_batch_equals_whole(
         input in proptest::collection::vec(proptest::sample::select(
-            b"tok_ABCDEFGHabcd0123 BEGIN END pass= \n=VG9r\x00\xff%3D\x1b[1m".to_vec()), 0..3000),
+            b"tok_ABCDEFGHabcd0123 BEGIN END pass= \n=VG9r\x00\xff%3D\x1b[1m".to_vec()), 0..6000),
         sizes in proptest::collection::vec(1usize..50, 1..6),
         batch in 1usize..80,
+        threads in 1usize..4,
     ) {
-        let expected = small_chunked(&input, &[input.len().max(1)], 1 << 20);
-        prop_assert_eq!(small_chunked(&input, &sizes, batch), expected);
+        let expected = small_chunked(&input, &[input.len().max(1)], 1 << 20, 1);
+        prop_assert_eq!(small_chunked(&input, &sizes, batch, threads), expected.clone());
+        // One big search split across threads, too.
+        prop_assert_eq!(small_chunked(&input, &[input.len().max(1)], 1 << 20, threads), expected);
     }
 }
 
