@@ -33,19 +33,19 @@ where
     R: Read + Send + 'static,
     W: Write,
 {
-    let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
-    // Buffers go back to the reader once consumed, so each is allocated and zeroed once.
+    // (buffer, bytes filled): buffers keep their full length and go back to the reader once
+    // consumed, so each is allocated and zeroed once (re-zeroing a 1 MiB buffer after every
+    // 64 KiB pipe read cost a quarter of the CPU time of `cat | redact`).
+    let (tx, rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(4);
     let (give_back, returned) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
         let mut input = input;
         loop {
-            let mut buf = returned.try_recv().unwrap_or_default();
-            buf.resize(READ, 0);
+            let mut buf = returned.try_recv().unwrap_or_else(|_| vec![0u8; READ]);
             match input.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    buf.truncate(n);
-                    if tx.send(Ok(buf)).is_err() {
+                    if tx.send(Ok((buf, n))).is_err() {
                         break;
                     }
                 }
@@ -73,9 +73,9 @@ where
                 Some(t) => rx.recv_timeout(t),
             };
             match msg {
-                Ok(Ok(chunk)) => {
+                Ok(Ok((chunk, n))) => {
                     quiet_since_flush = false;
-                    redactor.push(&chunk, &mut out)?;
+                    redactor.push(&chunk[..n], &mut out)?;
                     let _ = give_back.send(chunk);
                 }
                 Ok(Err(e)) => return Err(StreamError::Io(e)),
