@@ -82,3 +82,37 @@ fn toml_syntax_error_names_line_and_column() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("syntax.toml:3:"), "{err}");
 }
+
+#[test]
+fn gitleaks_configs_list_and_check_with_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(".gitleaks.toml");
+    std::fs::write(
+        &file,
+        r#"
+title = "team"
+[[rules]]
+id = "team-key"
+description = "Team API key"
+regex = '''team_[a-z0-9]{24}'''
+keywords = ["team_"]
+path = '''\.env$'''
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(hush().args(["rules", "check", "--no-builtin"]).arg(&file));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("checked 1 rules, 0 examples: 0 failed"),
+        "{out}"
+    );
+    assert!(
+        err.contains("rule `team-key`: `path` is not honoured"),
+        "{err}"
+    );
+    let (code, out, _) = run(hush()
+        .args(["rules", "list", "--no-builtin", "--rules"])
+        .arg(&file));
+    assert_eq!(code, 0);
+    assert!(out.contains("team-key") && out.contains("1 rules"), "{out}");
+}
