@@ -681,15 +681,7 @@ impl RuleSet {
         }
         // Many hits in one long run must not decode it many times: merge runs that overlap and
         // share a 4-character alignment.
-        runs.sort_unstable_by_key(|&(s, e)| (s % 4, s, e));
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
-        for (s, e) in runs {
-            match merged.last_mut() {
-                Some(last) if last.0 % 4 == s % 4 && s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
-        }
-        let runs = merged;
+        let runs = merge_runs(runs, 4);
         let mut inner = Vec::new();
         for (start, end) in runs {
             let decoded = decode::b64_decode(&hay[start..end]);
@@ -739,15 +731,7 @@ impl RuleSet {
             }
             runs.push((lo, hi));
         }
-        runs.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
-        for (s, e) in runs {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
-        }
-        let runs = merged;
+        let runs = merge_runs(runs, 1);
         let mut inner = Vec::new();
         for (start, end) in runs {
             let (decoded, map) = decode::percent_decode(&hay[start..end]);
@@ -789,6 +773,20 @@ enum Slot {
     Rule(u32),
     Base64(u8),
     Percent,
+}
+
+/// Merges overlapping `(start, end)` runs whose starts are congruent modulo `modulus` (base64
+/// runs must share their 4-character alignment to be decoded as one).
+fn merge_runs(mut runs: Vec<(usize, usize)>, modulus: usize) -> Vec<(usize, usize)> {
+    runs.sort_unstable_by_key(|&(s, e)| (s % modulus, s, e));
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(runs.len());
+    for (s, e) in runs {
+        match merged.last_mut() {
+            Some(last) if last.0 % modulus == s % modulus && s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
 }
 
 /// Length of the base64 encoding of `n` bytes, plus a group of slack for alignment.

@@ -35,7 +35,11 @@ fn redact_chunked(input: &[u8], sizes: &[usize]) -> Vec<u8> {
 fn redact_with(input: &[u8], sizes: &[usize], threads: usize) -> Vec<u8> {
     let mut opts = Options::default();
     opts.threads = threads;
-    let mut r = Redactor::new(rules(), known(), opts).unwrap();
+    feed(Redactor::new(rules(), known(), opts).unwrap(), input, sizes)
+}
+
+/// Pushes `input` in pieces of the given sizes (cycled), then finishes.
+fn feed(mut r: Redactor, input: &[u8], sizes: &[usize]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut at = 0;
     let mut i = 0;
@@ -208,18 +212,11 @@ fn small_chunked(input: &[u8], sizes: &[usize], batch: usize, threads: usize) ->
     let mut opts = Options::default();
     opts.batch = batch;
     opts.threads = threads;
-    let mut r = Redactor::new(small_rules(), known(), opts).unwrap();
-    let mut out = Vec::new();
-    let mut at = 0;
-    let mut i = 0;
-    while at < input.len() {
-        let n = sizes[i % sizes.len()].max(1).min(input.len() - at);
-        r.push(&input[at..at + n], &mut out).unwrap();
-        at += n;
-        i += 1;
-    }
-    r.finish(&mut out);
-    out
+    feed(
+        Redactor::new(small_rules(), known(), opts).unwrap(),
+        input,
+        sizes,
+    )
 }
 
 proptest! {
