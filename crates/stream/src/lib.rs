@@ -6,6 +6,7 @@
 //!   byte-identical however the input is chunked. The algorithm and its invariants are in
 //!   `DESIGN.md`.
 //! - [`RedactWriter`] wraps any `Write`.
+//! - [`Redaction`] redacts complete texts in one go (log events, messages).
 //! - [`copy`] pipes a reader to a writer with prompt output when input pauses and a bounded hold
 //!   (`max_delay`) for bytes that might still be a secret.
 //! - [`Style`] chooses the replacement: `[REDACTED:<rule-id>]`, `***`, `ghp_****`, or a keyed
@@ -27,6 +28,7 @@ mod ansi;
 mod json;
 mod pipe;
 mod redactor;
+mod replace;
 mod style;
 mod writer;
 
@@ -34,5 +36,6 @@ pub use pipe::copy;
 pub use redactor::{
     Counts, Options, Redactor, StreamError, DEFAULT_BATCH, DEFAULT_MAX_BUFFER, PARTIAL_RULE_ID,
 };
+pub use replace::Redaction;
 pub use style::{HashKey, Style, StyleError};
 pub use writer::RedactWriter;

@@ -1,12 +1,12 @@
 //! The bounded roll buffer. See `DESIGN.md` for the algorithm and its invariants.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hush_patterns::{KnownValues, RuleSet};
 
+use crate::replace::Replacer;
 use crate::style::Style;
-use crate::{ansi, json};
 
 /// Default bytes of new input gathered before a search, on top of the window. Larger batches
 /// spend less time re-searching the left context; this keeps that under 10% with a 300 KiB
@@ -114,7 +114,7 @@ pub struct Redactor {
     rules: Arc<RuleSet>,
     known: Arc<KnownValues>,
     opts: Options,
-    keywords: HashMap<String, Vec<String>>,
+    replacer: Replacer,
     /// Bytes before `emitted` were written (kept as left context); the rest are pending.
     buf: Vec<u8>,
     emitted: usize,
@@ -131,7 +131,7 @@ impl Redactor {
     pub fn new(
         rules: Arc<RuleSet>,
         known: Arc<KnownValues>,
-        opts: Options,
+        mut opts: Options,
     ) -> Result<Redactor, StreamError> {
         let window = rules.max_len().max(known.max_len());
         if 2 * window + opts.batch.max(1) > opts.max_buffer {
@@ -140,16 +140,12 @@ impl Redactor {
                 limit: opts.max_buffer,
             });
         }
-        let keywords = rules
-            .rules()
-            .iter()
-            .map(|r| (r.id().to_string(), r.keywords().to_vec()))
-            .collect();
+        let replacer = Replacer::new(&rules, std::mem::take(&mut opts.style), opts.json);
         Ok(Redactor {
             rules,
             known,
             opts,
-            keywords,
+            replacer,
             buf: Vec::new(),
             emitted: 0,
             window,
@@ -243,61 +239,10 @@ impl Redactor {
         if limit <= self.emitted && !partial {
             return;
         }
-        // Search with terminal escape sequences taken out, so a coloured token is still one token;
-        // spans are mapped back onto the raw bytes.
-        let found: Vec<(usize, usize, i32, Arc<str>)> = match ansi::strip(&self.buf) {
-            None => self
-                .search(&self.buf)
-                .into_iter()
-                .map(|f| {
-                    (
-                        f.secret_span.start,
-                        f.secret_span.end,
-                        f.priority(),
-                        f.rule_id,
-                    )
-                })
-                .collect(),
-            Some((clean, map)) => self
-                .search(&clean)
-                .into_iter()
-                .filter(|f| f.secret_span.start < f.secret_span.end)
-                .map(|f| {
-                    (
-                        map[f.secret_span.start],
-                        map[f.secret_span.end - 1] + 1,
-                        f.priority(),
-                        f.rule_id,
-                    )
-                })
-                .collect(),
-        };
-        let mut spans: Vec<(usize, usize, i32, Arc<str>)> = found
-            .into_iter()
-            .filter(|s| s.1 > self.emitted && s.0 < s.1)
-            .collect();
-        if self.opts.json {
-            for s in &mut spans {
-                let (a, b) = json::widen(&self.buf, s.0, s.1);
-                s.0 = a;
-                s.1 = b;
-            }
-        }
-        // Overlapping spans become one replacement, labelled by the span that starts first (the
-        // longest, then the most specific rule, among those starting together).
-        spans.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then(b.1.cmp(&a.1))
-                .then(b.2.cmp(&a.2))
-                .then(a.3.cmp(&b.3))
-        });
-        let mut merged: Vec<(usize, usize, Arc<str>)> = Vec::with_capacity(spans.len());
-        for (start, end, _, id) in spans {
-            match merged.last_mut() {
-                Some(last) if start < last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end, id)),
-            }
-        }
+        let emitted = self.emitted;
+        let merged = self
+            .replacer
+            .spans(&self.buf, emitted, |hay| self.search(hay));
         let mut pos = self.emitted;
         for (start, end, rule_id) in merged {
             if start >= limit {
@@ -368,33 +313,7 @@ impl Redactor {
 
     fn replace(&mut self, start: usize, end: usize, rule_id: &str, out: &mut Vec<u8>) {
         *self.counts.entry(rule_id.to_string()).or_default() += 1;
-        let keywords: &[String] = self.keywords.get(rule_id).map_or(&[], Vec::as_slice);
-        if self.opts.json {
-            // Keep string delimiters: replace each stretch between unescaped quotes on its own.
-            let mut seg = start;
-            for q in json::unescaped_quotes(&self.buf, start, end) {
-                if q > seg {
-                    self.opts
-                        .style
-                        .write(rule_id, keywords, &self.buf[seg..q], out);
-                }
-                out.push(b'"');
-                seg = q + 1;
-            }
-            if seg < end {
-                self.opts
-                    .style
-                    .write(rule_id, keywords, &self.buf[seg..end], out);
-            }
-        } else {
-            self.opts
-                .style
-                .write(rule_id, keywords, &self.buf[start..end], out);
-        }
-        // Colour codes inside the secret survive, so the terminal's state stays right.
-        if self.buf[start..end].contains(&0x1b) {
-            out.extend_from_slice(&ansi::sequences_in(&self.buf, start, end));
-        }
+        self.replacer.replace(&self.buf, start, end, rule_id, out);
     }
 }
 
