@@ -589,7 +589,8 @@ impl RuleSet {
         out: &mut Vec<Finding>,
     ) {
         let regex = rule.regex();
-        let mut caps = regex.create_captures();
+        // Captures are allocated only once a hit is confirmed: most hits are not.
+        let mut caps = None;
         let mut covered = 0;
         for hit in group {
             let (_, hs, he) = *hit;
@@ -613,12 +614,14 @@ impl RuleSet {
             };
             let end = (start + rule.max_len).min(hay.len());
             let input = Input::new(hay).range(start..end).anchored(Anchored::Yes);
-            regex.search_captures(&input, &mut caps);
+            if regex.search(&input).is_none_or(|m| m.end() < he) {
+                continue;
+            }
+            let caps = caps.get_or_insert_with(|| regex.create_captures());
+            regex.search_captures(&input, caps);
             if let Some(m) = caps.get_match() {
-                if m.end() >= he {
-                    covered = m.end();
-                    accept(rule, hay, &caps, out);
-                }
+                covered = m.end();
+                accept(rule, hay, caps, out);
             }
         }
     }
@@ -634,7 +637,7 @@ impl RuleSet {
         out: &mut Vec<Finding>,
     ) {
         let regex = rule.regex();
-        let mut caps = regex.create_captures();
+        let mut caps = None;
         let mut last = usize::MAX;
         for &(_, hit, _) in hits {
             let Some(start) = hit.checked_sub(offset) else {
@@ -646,9 +649,13 @@ impl RuleSet {
             last = start;
             let end = (start + rule.max_len).min(hay.len());
             let input = Input::new(hay).range(start..end).anchored(Anchored::Yes);
-            regex.search_captures(&input, &mut caps);
+            if regex.search(&input).is_none() {
+                continue;
+            }
+            let caps = caps.get_or_insert_with(|| regex.create_captures());
+            regex.search_captures(&input, caps);
             if caps.is_match() {
-                accept(rule, hay, &caps, out);
+                accept(rule, hay, caps, out);
             }
         }
     }

@@ -154,6 +154,29 @@ impl Redaction {
         &self.rules
     }
 
+    /// `text` with every secret replaced, or `None` (and no copy) when it holds none.
+    pub fn redact(&self, text: &[u8], known: &KnownValues) -> Option<Vec<u8>> {
+        let spans = self
+            .replacer
+            .spans(text, 0, |hay| self.rules.find_all(hay, Some(known)));
+        if spans.is_empty() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(text.len() + 32);
+        self.write_spans(text, &spans, &mut out);
+        Some(out)
+    }
+
+    fn write_spans(&self, text: &[u8], spans: &[(usize, usize, Arc<str>)], out: &mut Vec<u8>) {
+        let mut pos = 0;
+        for (start, end, rule_id) in spans {
+            out.extend_from_slice(&text[pos..*start]);
+            self.replacer.replace(text, *start, *end, rule_id, out);
+            pos = *end;
+        }
+        out.extend_from_slice(&text[pos..]);
+    }
+
     /// Appends `text` to `out` with every secret (rules and `known`) replaced; returns how many
     /// replacements were made.
     pub fn redact_into(&self, text: &[u8], known: &KnownValues, out: &mut Vec<u8>) -> usize {

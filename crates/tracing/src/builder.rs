@@ -1,11 +1,8 @@
 //! Setting everything up in three lines.
 
-use std::io::{Stderr, Stdout};
-use std::sync::Arc;
-
 use hush_stream::{Options, RedactWriter};
+use std::io::{Stderr, Stdout};
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::{install_panic_hook, Error, RedactingFields, RedactingMakeWriter, Shield};
@@ -73,18 +70,20 @@ impl Builder {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
         let writer = RedactingMakeWriter::new(std::io::stderr, shield.clone()).json(self.json);
         let registry = tracing_subscriber::registry().with(filter);
+        // `set_global_default` rather than `try_init`, which would also install the `log`
+        // bridge whether or not it was asked for.
         let result = if self.json {
-            registry
-                .with(tracing_subscriber::fmt::layer().json().with_writer(writer))
-                .try_init()
+            tracing::subscriber::set_global_default(
+                registry.with(tracing_subscriber::fmt::layer().json().with_writer(writer)),
+            )
         } else {
-            registry
-                .with(
+            tracing::subscriber::set_global_default(
+                registry.with(
                     tracing_subscriber::fmt::layer()
-                        .fmt_fields(RedactingFields::new(shield.clone()))
+                        .fmt_fields(RedactingFields::new(shield.clone()).names_only())
                         .with_writer(writer),
-                )
-                .try_init()
+                ),
+            )
         };
         result.map_err(|e| Error::Install(e.to_string()))?;
         if !self.no_log_bridge {
@@ -97,18 +96,17 @@ impl Builder {
     }
 }
 
-/// Stderr wrapped in a [`RedactWriter`], for code that prints directly (`writeln!(err, ...)`).
-/// Lines show on `flush`; call `finish` at the end to write what is held.
+/// Stderr wrapped in a [`RedactWriter`] with `shield`'s rules and the secrets registered so far,
+/// for code that prints directly (`writeln!(err, ...)`). Lines show on `flush`; call `finish` at
+/// the end to write what is held.
 ///
 /// # Errors
 /// Only if the rules' window exceeds the default buffer limit.
-pub fn redacting_stderr(
-    shield_rules: Arc<hush_patterns::RuleSet>,
-) -> Result<RedactWriter<Stderr>, hush_stream::StreamError> {
+pub fn redacting_stderr(shield: &Shield) -> Result<RedactWriter<Stderr>, hush_stream::StreamError> {
     RedactWriter::new(
         std::io::stderr(),
-        shield_rules,
-        Arc::new(hush_patterns::KnownValues::empty()),
+        shield.rules().clone(),
+        shield.known_snapshot(),
         Options::default(),
     )
 }
@@ -117,13 +115,11 @@ pub fn redacting_stderr(
 ///
 /// # Errors
 /// Only if the rules' window exceeds the default buffer limit.
-pub fn redacting_stdout(
-    shield_rules: Arc<hush_patterns::RuleSet>,
-) -> Result<RedactWriter<Stdout>, hush_stream::StreamError> {
+pub fn redacting_stdout(shield: &Shield) -> Result<RedactWriter<Stdout>, hush_stream::StreamError> {
     RedactWriter::new(
         std::io::stdout(),
-        shield_rules,
-        Arc::new(hush_patterns::KnownValues::empty()),
+        shield.rules().clone(),
+        shield.known_snapshot(),
         Options::default(),
     )
 }

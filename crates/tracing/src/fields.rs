@@ -21,17 +21,44 @@ pub const SENSITIVE_NAMES: &[&str] = &[
     "authorization",
     "cookie",
     "set_cookie",
+    "setcookie",
     "private_key",
+    "privatekey",
 ];
+
+/// `b` lower-cased, with `-` read as `_`.
+fn norm(b: u8) -> u8 {
+    if b == b'-' {
+        b'_'
+    } else {
+        b.to_ascii_lowercase()
+    }
+}
+
+/// True when `name` is `s` or ends with `_s`, compared normalised (no allocation: this runs for
+/// every field of every event).
+pub(crate) fn name_matches(name: &str, s: &str) -> bool {
+    bytes_match(name.as_bytes(), s.as_bytes())
+}
+
+fn bytes_match(name: &[u8], s: &[u8]) -> bool {
+    let eq = |a: &[u8]| a.len() == s.len() && a.iter().zip(s).all(|(&x, &y)| norm(x) == y);
+    eq(name)
+        || (name.len() > s.len()
+            && norm(name[name.len() - s.len() - 1]) == b'_'
+            && eq(&name[name.len() - s.len()..]))
+}
 
 /// True when a field called `name` holds a secret by its name alone.
 pub(crate) fn is_sensitive_name(name: &str) -> bool {
-    let norm = name.to_ascii_lowercase().replace('-', "_");
-    SENSITIVE_NAMES.iter().any(|s| {
-        norm == *s
-            || norm.ends_with(&format!("_{s}"))
-            || norm.ends_with(&format!("_{}", s.replace('_', "")))
-    })
+    is_sensitive_key(name.as_bytes())
+}
+
+/// [`is_sensitive_name`] on raw bytes (a JSON key).
+pub(crate) fn is_sensitive_key(key: &[u8]) -> bool {
+    SENSITIVE_NAMES
+        .iter()
+        .any(|s| bytes_match(key, s.as_bytes()))
 }
 
 /// A [`FormatFields`] that writes fields like `tracing-subscriber`'s default (`message` bare,
@@ -41,6 +68,7 @@ pub(crate) fn is_sensitive_name(name: &str) -> bool {
 pub struct RedactingFields {
     shield: Shield,
     extra_names: Vec<String>,
+    values: bool,
 }
 
 impl RedactingFields {
@@ -49,7 +77,15 @@ impl RedactingFields {
         RedactingFields {
             shield,
             extra_names: Vec::new(),
+            values: true,
         }
+    }
+
+    /// Masks by name only, leaving values to a [`RedactingMakeWriter`](crate::RedactingMakeWriter)
+    /// that redacts the whole event anyway: one search per event instead of one per field.
+    pub fn names_only(mut self) -> Self {
+        self.values = false;
+        self
     }
 
     /// Also masks fields with these names (matched like [`SENSITIVE_NAMES`]).
@@ -63,13 +99,7 @@ impl RedactingFields {
     }
 
     fn sensitive(&self, name: &str) -> bool {
-        if is_sensitive_name(name) {
-            return true;
-        }
-        let norm = name.to_ascii_lowercase().replace('-', "_");
-        self.extra_names
-            .iter()
-            .any(|s| norm == *s || norm.ends_with(&format!("_{s}")))
+        is_sensitive_name(name) || self.extra_names.iter().any(|s| name_matches(name, s))
     }
 }
 
@@ -105,12 +135,19 @@ impl Visitor<'_, '_> {
             self.result = write!(self.writer, "{sep}{name}=[REDACTED]");
             return;
         }
-        let text = value.to_string();
-        let text = self.fields.shield.redact_str(&text);
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        if !self.fields.values {
+            self.result = if name == "message" {
+                write!(self.writer, "{sep}{value}")
+            } else {
+                write!(self.writer, "{sep}{name}={value}")
+            };
+            return;
+        }
+        let owned = value.to_string();
+        let text = self.fields.shield.redact_str(&owned);
         self.result = if name == "message" {
             write!(self.writer, "{sep}{text}")
-        } else if let Some(raw) = name.strip_prefix("r#") {
-            write!(self.writer, "{sep}{raw}={text}")
         } else {
             write!(self.writer, "{sep}{name}={text}")
         };

@@ -73,6 +73,16 @@ impl Shield {
         Ok(())
     }
 
+    /// The rules.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        self.0.redaction.rules()
+    }
+
+    /// The registered values as they are now (later registrations are not included).
+    pub fn known_snapshot(&self) -> Arc<KnownValues> {
+        self.known()
+    }
+
     fn known(&self) -> Arc<KnownValues> {
         self.0
             .known
@@ -84,6 +94,11 @@ impl Shield {
     /// Appends `text` to `out`, secrets replaced; returns the number of replacements.
     pub fn redact_into(&self, text: &[u8], out: &mut Vec<u8>) -> usize {
         self.0.redaction.redact_into(text, &self.known(), out)
+    }
+
+    /// `text` with secrets replaced, or `None` (and no copy) when it holds none.
+    pub fn redact(&self, text: &[u8]) -> Option<Vec<u8>> {
+        self.0.redaction.redact(text, &self.known())
     }
 
     /// `text` with secrets replaced (borrowed when there were none).

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use tracing_core::Metadata;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::fields::is_sensitive_name;
+use crate::fields::{is_sensitive_key, is_sensitive_name};
 use crate::Shield;
 
 /// Wraps any [`MakeWriter`] (stdout, stderr, files, `tracing-appender`'s non-blocking writer):
@@ -64,11 +64,13 @@ pub struct EventWriter<W: Write> {
 
 impl<W: Write> EventWriter<W> {
     fn new(inner: W, shield: Shield, json: bool) -> Self {
+        // Reuse this thread's event buffer: one allocation per thread, not per event.
+        let buf = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
         EventWriter {
             inner,
             shield,
             json,
-            buf: Vec::with_capacity(256),
+            buf,
         }
     }
 
@@ -76,15 +78,16 @@ impl<W: Write> EventWriter<W> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let text = std::mem::take(&mut self.buf);
-        let text = if self.json {
-            mask_json_lines(&text)
+        let masked = if self.json {
+            mask_json_lines(&self.buf)
         } else {
-            text
+            None
         };
-        let mut out = Vec::with_capacity(text.len() + 32);
-        self.shield.redact_into(&text, &mut out);
-        self.inner.write_all(&out)
+        let text = masked.as_deref().unwrap_or(&self.buf);
+        match self.shield.redact(text) {
+            Some(out) => self.inner.write_all(&out),
+            None => self.inner.write_all(text),
+        }
     }
 }
 
@@ -105,16 +108,35 @@ impl<W: Write> Drop for EventWriter<W> {
     fn drop(&mut self) {
         // A failing sink has nowhere to report to; the fmt layer ignores write errors too.
         let _ = self.write_out();
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.capacity() <= MAX_SPARE {
+            buf.clear();
+            SPARE.with(|s| *s.borrow_mut() = buf);
+        }
     }
 }
 
-/// For JSON lines: replaces the values of sensitive field names with `"[REDACTED]"`. Lines that
-/// are not JSON objects, or hold no sensitive name, pass unchanged (and are still searched by the
-/// rules afterwards).
-fn mask_json_lines(text: &[u8]) -> Vec<u8> {
+/// Events larger than this do not keep their buffer around.
+const MAX_SPARE: usize = 64 << 10;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// For JSON lines: replaces the values of sensitive field names with `"[REDACTED]"`; `None` when
+/// nothing changed. Lines that are not JSON objects, or hold no sensitive name, pass unchanged
+/// (and are still searched by the rules afterwards).
+fn mask_json_lines(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.split(|&b| b == b'\n').any(may_hold_sensitive_key) {
+        return None;
+    }
     let mut out = Vec::with_capacity(text.len());
     for line in text.split_inclusive(|&b| b == b'\n') {
         let body = line.strip_suffix(b"\n").unwrap_or(line);
+        if !may_hold_sensitive_key(body) {
+            out.extend_from_slice(line);
+            continue;
+        }
         let masked = match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(mut v) if v.is_object() => {
                 if mask_value(&mut v) {
@@ -135,7 +157,26 @@ fn mask_json_lines(text: &[u8]) -> Vec<u8> {
             None => out.extend_from_slice(line),
         }
     }
-    out
+    Some(out)
+}
+
+/// A cheap test before parsing, without allocating: is some key (`"...":`) a sensitive name?
+fn may_hold_sensitive_key(line: &[u8]) -> bool {
+    let mut open = None;
+    for q in memchr::memchr_iter(b'"', line) {
+        match open {
+            None => open = Some(q),
+            Some(o) => {
+                if line.get(q + 1) == Some(&b':') && is_sensitive_key(&line[o + 1..q]) {
+                    return true;
+                }
+                // Escaped quotes inside strings only shift the pairing; over-reporting just
+                // means a parse, under-reporting is covered by the rules pass that follows.
+                open = None;
+            }
+        }
+    }
+    false
 }
 
 /// Masks sensitive keys anywhere in `v`; true if anything changed.
