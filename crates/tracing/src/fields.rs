@@ -171,3 +171,40 @@ impl Visit for Visitor<'_, '_> {
         self.emit(field, format_args!("{value:?}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_names() {
+        for name in [
+            "password",
+            "DB_PASSWORD",
+            "db-password",
+            "api_key",
+            "x-api-key",
+            "ApiKey",
+            "access_token",
+            "set-cookie",
+            "Authorization",
+            "private_key",
+        ] {
+            assert!(is_sensitive_name(name), "{name}");
+        }
+        for name in [
+            "user",
+            "path",
+            "token_count",
+            "passwords_total",
+            "status",
+            "tokenizer",
+        ] {
+            assert!(!is_sensitive_name(name), "{name}");
+        }
+        // The last-byte shortcut covers every listed name.
+        assert!(SENSITIVE_NAMES
+            .iter()
+            .all(|n| is_sensitive_key(n.as_bytes())));
+    }
+}
