@@ -16,15 +16,8 @@ R=./target/release/redact
 # Reports go to a scratch dir: gitleaks replaces its --report-path (it would turn /dev/null into a file).
 OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
 
-measure() {
-  local name=$1 size=$2 runs=$3; shift 3
-  # one warm-up run, except for single runs (the slow peers: the input is already in the page cache)
-  [ "$runs" -gt 1 ] && { sh -c "$*" >/dev/null 2>&1 || true; }
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "TIME %e %M" sh -c "$*" 2>&1 >/dev/null | grep '^TIME ' | cut -d' ' -f2-
-  done | sort -n | awk -v n="$name" -v s="$size" -v r="$runs" '
-    { w[NR]=$1; m[NR]=$2 } END { i=int((r+1)/2); printf "%-30s %8.2f s %9.1f MB/s %8.1f MiB\n", n, w[i], s/1e6/w[i], m[i]/1024 }'
-}
+. "$(dirname "$0")/measure.sh"
+
 L=$(du -sb "$C/logs.txt" | cut -f1)
 cat "$C/logs.txt" >/dev/null
 echo "logs.txt: $L bytes; median of $RUNS runs ($PEER_RUNS for the peers); peak RSS of the whole pipeline's slowest process"
