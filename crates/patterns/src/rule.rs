@@ -524,10 +524,6 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl RuleSpec {
-    pub(crate) fn clone_for_check(spec: &RuleSpec) -> RuleSpec {
-        spec.clone()
-    }
-
     pub(crate) fn from_raw(raw: RawRule, origin: Origin) -> RuleSpec {
         RuleSpec {
             id: raw.id,

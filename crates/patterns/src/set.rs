@@ -155,7 +155,7 @@ impl RuleSetBuilder {
                 });
             }
             user_seen.insert(spec.id.clone(), spec.origin.clone());
-            let spec = RuleSpec::clone_for_check(spec);
+            let spec = spec.clone();
             match index.get(&spec.id) {
                 Some(&i) if i < builtin_count => specs[i] = spec,
                 _ => {
