@@ -79,6 +79,7 @@ fn search(c: &mut Criterion) {
     let mut kb = KnownValuesBuilder::new();
     kb.add("DB_PASSWORD", b"hunter2-but-longer-Zq9").unwrap();
     let known = kb.build().unwrap();
+    let combined = kb.build_for(&set).unwrap();
     let mut g = c.benchmark_group("search");
     g.throughput(Throughput::Bytes(hay.len() as u64));
     g.sample_size(20);
@@ -88,6 +89,10 @@ fn search(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("ruleset+known", "logs-8MiB"), |b| {
         b.iter(|| black_box(set.find_with_known(&hay, &known)))
     });
+    g.bench_function(
+        BenchmarkId::new("ruleset+known-combined", "logs-8MiB"),
+        |b| b.iter(|| black_box(set.find_with_known(&hay, &combined))),
+    );
     g.finish();
 }
 

@@ -68,11 +68,25 @@ impl KnownValuesBuilder {
         self.values.is_empty()
     }
 
+    /// Like [`build`](Self::build), and also compiles the values into one prefilter with `rules`,
+    /// so that [`RuleSet::find_all`](crate::RuleSet::find_all) with `rules` finds rule matches
+    /// and values in a single pass (with any other rule set it falls back to two).
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
+    pub fn build_for(&self, rules: &crate::RuleSet) -> Result<KnownValues> {
+        self.build_impl(Some(rules))
+    }
+
     /// Compiles the values and all their encodings into one automaton.
     ///
     /// # Errors
     /// [`Error::Prefilter`] if the automaton cannot be built (out of memory limits).
     pub fn build(&self) -> Result<KnownValues> {
+        self.build_impl(None)
+    }
+
+    fn build_impl(&self, rules: Option<&crate::RuleSet>) -> Result<KnownValues> {
         let mut patterns: Vec<Zeroizing<Vec<u8>>> = Vec::new();
         let mut meta = Vec::new();
         for (index, (_, value)) in self.values.iter().enumerate() {
@@ -123,8 +137,20 @@ impl KnownValuesBuilder {
                 patterns.iter().map(|p| (p.to_vec(), false)).collect(),
             ))
         };
+        // Variant i is pattern `own + i` of the combined prefilter.
+        let combined = match rules {
+            Some(rules) if !patterns.is_empty() => {
+                let (id, rule_patterns) = rules.prefilter_patterns();
+                let mut all = rule_patterns.to_vec();
+                all.extend(patterns.iter().map(|p| (p.to_vec(), false)));
+                Some((id, Prefilter::new(all)))
+            }
+            _ => None,
+        };
         Ok(KnownValues {
             ac,
+            combined,
+            rule_id: Arc::from(KNOWN_VALUE_RULE_ID),
             variants: meta,
             labels: self.values.iter().map(|(l, _)| l.clone()).collect(),
         })
@@ -149,6 +175,9 @@ struct Variant {
 /// anyway, and rely on the vault's process hardening (no core dumps) for the rest.
 pub struct KnownValues {
     ac: Option<Prefilter>,
+    /// A prefilter holding a rule set's patterns and these values', with the set's id.
+    combined: Option<(u64, Prefilter)>,
+    rule_id: Arc<str>,
     variants: Vec<Variant>,
     labels: Vec<Arc<str>>,
 }
@@ -167,6 +196,8 @@ impl KnownValues {
     pub fn empty() -> KnownValues {
         KnownValues {
             ac: None,
+            combined: None,
+            rule_id: Arc::from(KNOWN_VALUE_RULE_ID),
             variants: Vec::new(),
             labels: Vec::new(),
         }
@@ -206,9 +237,28 @@ impl KnownValues {
 
     pub(crate) fn find_into(&self, hay: &[u8], out: &mut Vec<Finding>) {
         let Some(ac) = &self.ac else { return };
-        let rule_id: Arc<str> = Arc::from(KNOWN_VALUE_RULE_ID);
-        ac.for_each(hay, |pat, s, e| {
-            let v = &self.variants[pat as usize];
+        ac.for_each(hay, |pat, s, e| self.push_hit(pat as usize, hay, s, e, out));
+    }
+
+    /// The prefilter combined with `rules_id`'s patterns, if these values were built for it.
+    pub(crate) fn combined_for(&self, rules_id: u64) -> Option<&Prefilter> {
+        self.combined
+            .as_ref()
+            .filter(|(id, _)| *id == rules_id)
+            .map(|(_, pf)| pf)
+    }
+
+    /// Records a hit of variant `variant` at `s..e` as a finding.
+    pub(crate) fn push_hit(
+        &self,
+        variant: usize,
+        hay: &[u8],
+        s: usize,
+        e: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        {
+            let v = &self.variants[variant];
             let mut start = s;
             let mut end = e;
             if v.encoding == Encoding::Base64 {
@@ -223,7 +273,7 @@ impl KnownValues {
                 }
             }
             out.push(Finding {
-                rule_id: rule_id.clone(),
+                rule_id: self.rule_id.clone(),
                 span: start..end,
                 secret_span: start..end,
                 entropy: 0.0,
@@ -231,7 +281,7 @@ impl KnownValues {
                 label: Some(self.labels[v.value].clone()),
                 priority: i32::MAX,
             });
-        });
+        }
     }
 }
 

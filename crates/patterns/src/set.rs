@@ -185,6 +185,8 @@ impl RuleSetBuilder {
     }
 }
 
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// What one prefilter pattern stands for.
 #[derive(Debug, Default)]
 struct PatInfo {
@@ -210,6 +212,11 @@ struct PatInfo {
 /// keeps a lazy-DFA cache of at most 2 MiB per thread that uses it.
 #[derive(Debug)]
 pub struct RuleSet {
+    /// Unique per built set: known values compiled against it carry it (see
+    /// [`KnownValuesBuilder::build_for`](crate::KnownValuesBuilder::build_for)).
+    id: u64,
+    /// The prefilter's patterns, for building a combined prefilter with known values.
+    patterns: Vec<(Vec<u8>, bool)>,
     rules: Vec<Rule>,
     prefilter: Prefilter,
     pats: Vec<PatInfo>,
@@ -287,7 +294,7 @@ impl RuleSet {
             patterns.push((p, ci));
             pats.push(info);
         }
-        let prefilter = Prefilter::new(patterns);
+        let prefilter = Prefilter::new(patterns.clone());
         let keywordless = if keywordless.is_empty() {
             None
         } else {
@@ -303,6 +310,8 @@ impl RuleSet {
         };
         let rule_max_len = rules.iter().map(|r| r.max_len).max().unwrap_or(0);
         Ok(RuleSet {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            patterns,
             rules,
             prefilter,
             pats,
@@ -373,11 +382,22 @@ impl RuleSet {
     /// union of these spans.
     pub fn find_all(&self, hay: &[u8], known: Option<&KnownValues>) -> Vec<Finding> {
         let mut out = Vec::new();
-        self.search(hay, 0, &mut out);
-        if let Some(k) = known {
-            k.find_into(hay, &mut out);
+        match known.and_then(|k| k.combined_for(self.id).map(|pf| (k, pf))) {
+            // Known values compiled against this set: one prefilter pass finds both.
+            Some((k, combined)) => self.search_with(hay, 0, combined, Some(k), &mut out, &mut None),
+            None => {
+                self.search(hay, 0, &mut out);
+                if let Some(k) = known {
+                    k.find_into(hay, &mut out);
+                }
+            }
         }
         out
+    }
+
+    /// The prefilter patterns and the set's id, for [`KnownValuesBuilder::build_for`].
+    pub(crate) fn prefilter_patterns(&self) -> (u64, &[(Vec<u8>, bool)]) {
+        (self.id, &self.patterns)
     }
 
     fn search(&self, hay: &[u8], depth: u8, out: &mut Vec<Finding>) {
@@ -391,10 +411,31 @@ impl RuleSet {
         out: &mut Vec<Finding>,
         prof: &mut Option<Vec<RuleCost>>,
     ) {
+        self.search_with(hay, depth, &self.prefilter, None, out, prof);
+    }
+
+    /// One search with `prefilter`: this set's own, or one combined with `known` values
+    /// (pattern ids past this set's own are known-value variants).
+    fn search_with(
+        &self,
+        hay: &[u8],
+        depth: u8,
+        prefilter: &Prefilter,
+        known: Option<&KnownValues>,
+        out: &mut Vec<Finding>,
+        prof: &mut Option<Vec<RuleCost>>,
+    ) {
+        let own = self.pats.len() as u32;
         let mut hits: Vec<(u32, usize, usize)> = Vec::new();
         let mut b64: Vec<(usize, usize)> = Vec::new();
         let mut pct: Vec<(usize, usize)> = Vec::new();
-        self.prefilter.for_each(hay, |pat, start, end| {
+        prefilter.for_each(hay, |pat, start, end| {
+            if pat >= own {
+                if let Some(k) = known {
+                    k.push_hit((pat - own) as usize, hay, start, end, out);
+                }
+                return;
+            }
             let info = &self.pats[pat as usize];
             for &r in &info.rules {
                 hits.push((r, start, end));

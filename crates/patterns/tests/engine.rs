@@ -378,3 +378,54 @@ fn max_len_covers_encoded_forms() {
     assert_eq!(rule_max, 2000);
     assert!(set.max_len() >= 9 * rule_max);
 }
+
+#[test]
+fn known_values_built_for_a_rule_set_find_the_same_in_one_pass() {
+    let set = RuleSet::builtin().unwrap();
+    let mut kb = KnownValuesBuilder::new();
+    kb.add("A", b"first-known-value/1").unwrap();
+    kb.add("B", format!("acme_{}", fake(ALNUM, 24, 11)).as_bytes())
+        .unwrap();
+    let separate = kb.build().unwrap();
+    let combined = kb.build_for(&set).unwrap();
+    let t = format!("ghp_{}", fake(ALNUM, 36, 12));
+    let acme_value = fake(ALNUM, 24, 11);
+    let hay = format!(
+        "a first-known-value/1 b {} c acme_{acme_value} d {t} e {}\n",
+        b64(b"first-known-value/1"),
+        b64(format!("x:{t}").as_bytes())
+    );
+    let key = |f: &hush_patterns::Finding| {
+        (
+            f.secret_span.start,
+            f.secret_span.end,
+            f.rule_id.to_string(),
+            f.label.clone(),
+        )
+    };
+    let mut a: Vec<_> = set
+        .find_all(hay.as_bytes(), Some(&separate))
+        .iter()
+        .map(key)
+        .collect();
+    let mut b: Vec<_> = set
+        .find_all(hay.as_bytes(), Some(&combined))
+        .iter()
+        .map(key)
+        .collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert!(
+        a.iter().filter(|k| k.2 == KNOWN_VALUE_RULE_ID).count() >= 3,
+        "{a:?}"
+    );
+    // With another rule set, the combined values fall back to their own pass.
+    let other = acme();
+    assert_eq!(
+        other
+            .find_all(b"x first-known-value/1 y", Some(&combined))
+            .len(),
+        1
+    );
+}

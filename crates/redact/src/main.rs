@@ -202,11 +202,9 @@ fn build(args: &Args) -> anyhow::Result<Redactor> {
     opts.json = args.json;
     opts.max_buffer = args.max_buffer;
     opts.threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    Ok(Redactor::new(
-        Arc::new(rules),
-        Arc::new(known.build()?),
-        opts,
-    )?)
+    // Built against the rules: one prefilter pass finds rule matches and values together.
+    let known = known.build_for(&rules)?;
+    Ok(Redactor::new(Arc::new(rules), Arc::new(known), opts)?)
 }
 
 /// Reads a small secret-bearing file into memory that is wiped on drop.

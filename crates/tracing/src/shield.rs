@@ -68,7 +68,7 @@ impl Shield {
     pub fn register(&self, label: &str, value: &[u8]) -> Result<(), Error> {
         let mut values = self.0.values.lock().unwrap_or_else(|e| e.into_inner());
         values.add(label, value)?;
-        let built = Arc::new(values.build()?);
+        let built = Arc::new(values.build_for(self.0.redaction.rules())?);
         *self.0.known.write().unwrap_or_else(|e| e.into_inner()) = built;
         Ok(())
     }
