@@ -161,22 +161,21 @@ fn mask_json_lines(text: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A cheap test before parsing, without allocating: is some key (`"...":`) a sensitive name?
+/// Keys end in `":`; colons are few in a log line, so start from them.
 fn may_hold_sensitive_key(line: &[u8]) -> bool {
-    let mut open = None;
-    for q in memchr::memchr_iter(b'"', line) {
-        match open {
-            None => open = Some(q),
-            Some(o) => {
-                if line.get(q + 1) == Some(&b':') && is_sensitive_key(&line[o + 1..q]) {
-                    return true;
-                }
-                // Escaped quotes inside strings only shift the pairing; over-reporting just
-                // means a parse, under-reporting is covered by the rules pass that follows.
-                open = None;
-            }
+    memchr::memchr_iter(b':', line).any(|c| {
+        if c == 0 || line[c - 1] != b'"' {
+            return false;
         }
-    }
-    false
+        let close = c - 1;
+        let from = close.saturating_sub(64);
+        // Over-reporting (a quote inside a value) just means a parse; the rules pass that
+        // follows covers values either way.
+        line[from..close]
+            .iter()
+            .rposition(|&b| b == b'"')
+            .is_some_and(|open| is_sensitive_key(&line[from + open + 1..close]))
+    })
 }
 
 /// Masks sensitive keys anywhere in `v`; true if anything changed.
