@@ -189,38 +189,31 @@ fn sub_allowlists(
     line: usize,
     id: Option<&str>,
 ) -> Result<Vec<ParsedAllow>> {
-    let mut out = Vec::new();
+    let who = id.unwrap_or("<config>");
+    // `allowlist` is one table, `allowlists` an array of them: gather both, then parse each.
+    let mut tables: Vec<&Table> = Vec::new();
     if let Some(v) = t.get(single) {
-        let tab = v.as_table().ok_or_else(|| {
-            bad(
-                ctx.file,
-                line,
-                id.unwrap_or("<config>"),
-                format!("`{single}` must be a table"),
-            )
-        })?;
-        out.push(allowlist(ctx, tab, line, id)?);
+        tables.push(
+            v.as_table()
+                .ok_or_else(|| bad(ctx.file, line, who, format!("`{single}` must be a table")))?,
+        );
     }
     if let Some(v) = t.get(many) {
-        let arr = v.as_array().ok_or_else(|| {
+        let not_tables = || {
             bad(
                 ctx.file,
                 line,
-                id.unwrap_or("<config>"),
+                who,
                 format!("`{many}` must be an array of tables"),
             )
-        })?;
-        for item in arr {
-            let tab = item.as_table().ok_or_else(|| {
-                bad(
-                    ctx.file,
-                    line,
-                    id.unwrap_or("<config>"),
-                    format!("`{many}` must be an array of tables"),
-                )
-            })?;
-            out.push(allowlist(ctx, tab, line, id)?);
+        };
+        for item in v.as_array().ok_or_else(not_tables)? {
+            tables.push(item.as_table().ok_or_else(not_tables)?);
         }
+    }
+    let mut out = Vec::with_capacity(tables.len());
+    for tab in tables {
+        out.push(allowlist(ctx, tab, line, id)?);
     }
     Ok(out)
 }

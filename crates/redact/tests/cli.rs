@@ -15,13 +15,7 @@ fn token() -> String {
 
 /// Runs `redact ARGS` on `input`, returns (exit code, stdout, stderr).
 fn run(args: &[&str], input: &[u8]) -> (i32, Vec<u8>, String) {
-    let mut child = redact()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn redact");
+    let mut child = spawn(args);
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
     let writer = std::thread::spawn(move || {
@@ -34,6 +28,17 @@ fn run(args: &[&str], input: &[u8]) -> (i32, Vec<u8>, String) {
         out.stdout,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `redact ARGS` with stdin, stdout and stderr piped, for tests that talk to it while it runs.
+fn spawn(args: &[&str]) -> std::process::Child {
+    redact()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn redact")
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -90,11 +95,7 @@ fn styles() {
 
 #[test]
 fn one_byte_writes_with_pauses_and_prompt_lines() {
-    let mut child = redact()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&[]);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     // A clean line shows before end of input: read it while stdin is still open.
@@ -129,12 +130,7 @@ fn a_secret_split_across_two_writes() {
     let (a, b) = t.split_at(17);
     // (pause, max-delay): well inside the delay, and well past it.
     for (pause, delay) in [(20u64, "2s"), (600, "100ms")] {
-        let mut child = redact()
-            .args(["--max-delay", delay])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&["--max-delay", delay]);
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(format!("auth: {a}").as_bytes()).unwrap();
         stdin.flush().unwrap();
@@ -172,11 +168,7 @@ fn pem_key_across_lines_and_reads() {
         .collect();
     let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----");
     let input = format!("loading key\n{pem}\ndone\n");
-    let mut child = redact()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&[]);
     let mut stdin = child.stdin.take().unwrap();
     for line in input.split_inclusive('\n') {
         stdin.write_all(line.as_bytes()).unwrap();
@@ -237,12 +229,7 @@ fn binary_garbage_passes_through_except_the_secret() {
 
 #[test]
 fn stdout_closed_early_exits_0_quietly() {
-    let mut child = redact()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&[]);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     stdin.write_all(b"first line\n").unwrap();

@@ -125,6 +125,7 @@ impl Shield {
             .into_iter()
             .map(|f| f.rule_id.to_string())
             .collect();
+        ids.sort();
         ids.dedup();
         ids
     }
