@@ -1,4 +1,5 @@
-//! `hush`: secret scanning, redaction rules, and (in later commands) vault, policy and execution.
+//! `hush`: secret scanning, git hooks, redaction rules, and (in later commands) vault, policy and
+//! execution.
 //!
 //! The CLI is glue: it parses flags into a config, calls the libraries, and turns results into
 //! output and exit codes (0 clean, 1 findings or failed checks, 2 usage or internal error).
@@ -7,7 +8,9 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod hook;
 mod rules;
+mod scan;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +30,11 @@ enum Command {
     /// List and check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Find secrets in files, stdin, the git index (`--staged`) or history (`--git`).
+    Scan(Box<scan::ScanArgs>),
+    /// Install or remove the git pre-commit hook that runs `hush scan --staged`.
+    #[command(subcommand)]
+    Hook(hook::HookCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -42,6 +50,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Scan(args) => scan::run(*args),
+        Command::Hook(cmd) => hook::run(cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -25,13 +25,13 @@ pub(crate) enum RulesCommand {
 pub(crate) struct RuleSource {
     /// Load rules from FILE too (hush or gitleaks format; repeatable).
     #[arg(long = "rules", value_name = "FILE")]
-    rules: Vec<PathBuf>,
+    pub(crate) rules: Vec<PathBuf>,
     /// Leave out the built-in rule pack.
     #[arg(long)]
-    no_builtin: bool,
+    pub(crate) no_builtin: bool,
     /// Disable a rule by id (repeatable).
     #[arg(long, value_name = "ID")]
-    disable: Vec<String>,
+    pub(crate) disable: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -81,6 +81,22 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file of known values could not be read.
+    #[error("cannot read values file `{file}`: {source}", file = .file.display())]
+    ValuesIo {
+        /// The file.
+        file: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file of known values is readable by other users.
+    #[error("values file `{file}` is accessible to other users (mode {mode:o}); run `chmod 600 {file}`", file = .file.display())]
+    ValuesFileMode {
+        /// The file.
+        file: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// Building the prefilter automaton failed.
     #[error("cannot build the keyword prefilter: {0}")]
     Prefilter(String),

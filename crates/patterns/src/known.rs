@@ -58,6 +58,45 @@ impl KnownValuesBuilder {
         Ok(self)
     }
 
+    /// Registers every non-empty line of `path` (`\n` or `\r\n` separated) as a value labelled
+    /// `path:line`. The file must not be accessible to other users (mode 0600 or stricter); it
+    /// is read into memory that is wiped on drop.
+    ///
+    /// # Errors
+    /// [`Error::ValuesFileMode`] for a group- or world-accessible file, [`Error::ValuesIo`] when
+    /// it cannot be read, [`Error::KnownValueTooShort`] for a short line.
+    pub fn add_file(&mut self, path: &std::path::Path) -> Result<&mut Self> {
+        use std::io::Read;
+        let io = |source| Error::ValuesIo {
+            file: path.to_path_buf(),
+            source,
+        };
+        let mut f = std::fs::File::open(path).map_err(io)?;
+        let meta = f.metadata().map_err(io)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(Error::ValuesFileMode {
+                    file: path.to_path_buf(),
+                    mode,
+                });
+            }
+        }
+        // Pre-sized so the buffer never reallocates and leaves unwiped copies behind.
+        let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        let mut data = Zeroizing::new(Vec::with_capacity(len.saturating_add(1)));
+        f.read_to_end(&mut data).map_err(io)?;
+        for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.is_empty() {
+                self.add(&format!("{}:{}", path.display(), n + 1), line)?;
+            }
+        }
+        Ok(self)
+    }
+
     /// Number of values registered.
     pub fn len(&self) -> usize {
         self.values.len()

@@ -165,14 +165,7 @@ fn build(args: &Args) -> anyhow::Result<Redactor> {
         known.add(name, value.as_encoded_bytes())?;
     }
     if let Some(path) = &args.values_file {
-        require_private(path, "values file")?;
-        let data = zeroizing_read(path, "values file")?;
-        for (n, line) in data.split(|&b| b == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !line.is_empty() {
-                known.add(&format!("{}:{}", path.display(), n + 1), line)?;
-            }
-        }
+        known.add_file(path)?;
     }
     let style = match args.style {
         StyleArg::Label => Style::Label,
