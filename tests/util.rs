@@ -20,3 +20,94 @@ pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&stderr).into_owned(),
     )
 }
+
+/// A fake GitHub-style token, generated (never a real credential): `ghp_` and 36 characters
+/// from a small deterministic generator seeded by `seed`.
+pub(crate) fn fake_token(seed: u64) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let body: String = (0..36)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % alphabet.len() as u64) as usize] as char
+        })
+        .collect();
+    format!("ghp_{body}")
+}
+
+/// A git repository in a temporary directory, isolated from the user's git configuration.
+pub(crate) struct Repo {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Repo {
+    pub(crate) fn new() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// A command run in the repository with a fixed identity and no global configuration.
+    pub(crate) fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(self.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_COMMITTER_NAME", "Test Author")
+            .env("GIT_COMMITTER_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-02T03:04:05Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-02T03:04:05Z")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE");
+        c
+    }
+
+    /// Runs git and returns its stdout; panics with git's stderr on failure.
+    pub(crate) fn git(&self, args: &[&str]) -> String {
+        let out = self.cmd("git").args(args).output().expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub(crate) fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.path().join(rel);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(p, content).expect("write");
+    }
+
+    /// Stages everything and commits; returns the new commit id.
+    pub(crate) fn commit_all(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    /// `hush` run in the repository.
+    pub(crate) fn hush(&self) -> Command {
+        let mut c = self.cmd(env!("CARGO_BIN_EXE_hush"));
+        c.env("NO_COLOR", "1");
+        c
+    }
+}
+
+/// Parses `hush scan --format json` output.
+pub(crate) fn findings(stdout: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str::<Vec<serde_json::Value>>(stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
+}

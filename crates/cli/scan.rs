@@ -155,7 +155,12 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
 
     let mut builder = RuleSetBuilder::new();
     builder.builtin(!(args.source.no_builtin || scan_cfg.no_builtin));
-    for file in scan_cfg.rules.iter().chain(&extra_rules).chain(&args.source.rules) {
+    for file in scan_cfg
+        .rules
+        .iter()
+        .chain(&extra_rules)
+        .chain(&args.source.rules)
+    {
         for note in builder.add_path(file)? {
             if !args.quiet {
                 eprintln!("hush: note: {note}");

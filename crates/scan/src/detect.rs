@@ -98,6 +98,9 @@ pub struct Scanner {
 pub(crate) struct Origin<'a> {
     /// Lines (newlines) before the buffer's first byte.
     pub(crate) lines_before: usize,
+    /// Characters between the start of the line holding the buffer's first byte and that byte
+    /// (when a window starts mid-line).
+    pub(crate) column_carry: usize,
     /// Line numbers of the buffer's lines when the buffer is a list of added lines (history):
     /// `line_map[i]` is the real 1-based line number of the buffer's `i`-th line.
     pub(crate) line_map: Option<&'a [usize]>,
@@ -179,8 +182,8 @@ impl Scanner {
     ) {
         let findings = self.find(buf);
         let origin = Origin {
-            lines_before: 0,
             line_map: Some(line_map),
+            ..Origin::default()
         };
         self.locate(path, buf, &findings, origin, commit, stats, out);
     }
@@ -217,11 +220,18 @@ impl Scanner {
         buf.clear();
         let mut out = Vec::new();
         let mut lines_before = 0usize;
+        let mut column_carry = 0usize;
         // Findings starting before `committed` were reported by the previous window.
         let mut committed = 0usize;
         let mut first = true;
         loop {
-            let want = buf.len() + self.chunk;
+            // The first read covers the bytes sniffed for binary content.
+            let want = buf.len()
+                + if first {
+                    self.chunk.max(SNIFF_LEN)
+                } else {
+                    self.chunk
+                };
             let eof = fill(reader, buf, want).map_err(io)?;
             if first {
                 first = false;
@@ -244,6 +254,7 @@ impl Scanner {
                 .collect();
             let origin = Origin {
                 lines_before,
+                column_carry,
                 line_map: None,
             };
             self.locate(path, buf, &findings, origin, None, stats, &mut out);
@@ -257,7 +268,12 @@ impl Scanner {
                 memchr::memrchr(b'\n', &buf[keep_from.saturating_sub(64 << 10)..keep_from])
                     .map_or(keep_from, |i| keep_from.saturating_sub(64 << 10) + i + 1);
             stats.bytes += (limit - committed) as u64;
-            lines_before += memchr::memchr_iter(b'\n', &buf[..keep_from]).count();
+            let dropped = &buf[..keep_from];
+            lines_before += memchr::memchr_iter(b'\n', dropped).count();
+            column_carry = match memchr::memrchr(b'\n', dropped) {
+                Some(nl) => chars(&dropped[nl + 1..]),
+                None => column_carry + chars(dropped),
+            };
             buf.drain(..keep_from);
             committed = limit - keep_from;
         }
@@ -302,8 +318,9 @@ impl Scanner {
                 Some(map) => map.get(idx).copied().unwrap_or(idx + 1),
                 None => origin.lines_before + idx + 1,
             };
-            let column = chars(&buf[line_start..s.start]) + 1;
-            let end_column = chars(&buf[end_start..s.end.max(end_start)]) + 1;
+            let carry = |idx: usize| if idx == 0 { origin.column_carry } else { 0 };
+            let column = carry(line_idx) + chars(&buf[line_start..s.start]) + 1;
+            let end_column = carry(end_idx) + chars(&buf[end_start..s.end.max(end_start)]) + 1;
             let context = context_line(buf, line_start, line_end, &secrets);
             let rule_name = self
                 .rules
@@ -369,11 +386,10 @@ impl LineCursor {
     }
 }
 
+/// Characters in UTF-8 `bytes`: bytes that don't continue a sequence. Additive across cuts in
+/// the middle of a character, which a window boundary can make.
 fn chars(bytes: &[u8]) -> usize {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.chars().count(),
-        Err(_) => String::from_utf8_lossy(bytes).chars().count(),
-    }
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 /// The line `[start, end)` with every secret span on it replaced by its mask, trimmed and cut

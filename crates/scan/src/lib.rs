@@ -55,6 +55,19 @@ pub struct Commit {
     pub summary: String,
 }
 
+impl Commit {
+    /// A commit record (history scans build these from `git log`).
+    pub fn new(id: &str, author: &str, email: &str, date: &str, summary: &str) -> Commit {
+        Commit {
+            id: id.into(),
+            author: author.into(),
+            email: email.into(),
+            date: date.into(),
+            summary: summary.into(),
+        }
+    }
+}
+
 /// What a scan looked at, for the summary line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
