@@ -2,5 +2,6 @@
 
 mod util;
 
+mod precommit;
 mod rules;
 mod scan;

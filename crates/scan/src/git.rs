@@ -440,6 +440,30 @@ fn parse_log<R: BufRead>(
     Ok(commits)
 }
 
+/// Parses `git log -p` output as [`history`] does and returns the number of commit-file units,
+/// checking that every unit's line numbers match its lines. For the fuzz target.
+///
+/// # Errors
+/// The parser's message for malformed input.
+#[doc(hidden)]
+pub fn fuzz_parse_log(data: &[u8]) -> std::result::Result<usize, String> {
+    let (tx, rx) = mpsc::sync_channel::<Unit>(16);
+    std::thread::scope(|s| {
+        let drain = s.spawn(move || {
+            rx.iter()
+                .map(|u| {
+                    let lines = u.buf.iter().filter(|&&b| b == b'\n').count();
+                    assert_eq!(lines, u.lines.len(), "one line number per added line");
+                })
+                .count()
+        });
+        let parsed = parse_log(data, &tx);
+        drop(tx);
+        let units = drain.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        parsed.map(|_| units)
+    })
+}
+
 /// Searches exactly the content staged in the index: for each added, copied, modified or renamed
 /// file, the staged blob is read from git (not the work tree) and searched whole, and findings
 /// touching a line the commit adds or changes are reported, with line numbers of the staged

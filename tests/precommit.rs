@@ -1,0 +1,110 @@
+//! The `.pre-commit-hooks.yaml` hooks, run by the real `pre-commit` tool (from PyPI; `.ci/run`
+//! installs it) in a scratch repository.
+
+use crate::util::{fake_token, Repo};
+
+#[test]
+fn pre_commit_framework_runs_the_hush_hook() {
+    let probe = std::process::Command::new("pre-commit")
+        .arg("--version")
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`pre-commit` is required under CI (python3 -m pip install pre-commit)"
+        );
+        #[allow(clippy::print_stderr)] // Tells the developer the check did not run.
+        {
+            eprintln!("SKIPPED: the pre-commit test needs `python3 -m pip install pre-commit`");
+        }
+        return;
+    }
+    // A hook repository holding this project's .pre-commit-hooks.yaml.
+    let hooks = Repo::new();
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.pre-commit-hooks.yaml"
+    ))
+    .expect("read .pre-commit-hooks.yaml");
+    hooks.write(".pre-commit-hooks.yaml", yaml);
+    let rev = hooks.commit_all("hooks");
+
+    let project = Repo::new();
+    project.write(
+        ".pre-commit-config.yaml",
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: hush-system\n",
+            hooks.path().display()
+        ),
+    );
+    project.write("README.md", "project\n");
+    project.commit_all("init");
+
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_hush"))
+        .parent()
+        .expect("dir");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cache = tempfile::tempdir().expect("tempdir");
+    let pre_commit = |args: &[&str]| {
+        project
+            .cmd("pre-commit")
+            .args(args)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", cache.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run pre-commit")
+    };
+
+    // A staged secret fails the hook and names the place.
+    project.write("app.env", format!("TOKEN={}\n", fake_token(40)));
+    project.git(&["add", "app.env"]);
+    let out = pre_commit(&["run"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("app.env:1:7: hush.github.pat"), "{text}");
+    assert!(
+        !text.contains(&fake_token(40)[4..]),
+        "the secret is masked: {text}"
+    );
+
+    // Installed as the git hook, it blocks `git commit`.
+    let out = pre_commit(&["install"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let commit = |msg: &str| {
+        project
+            .cmd("git")
+            .args(["commit", "-q", "-m", msg])
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", cache.path())
+            .output()
+            .expect("git commit")
+    };
+    assert!(
+        !commit("leak").status.success(),
+        "the secret commit must be blocked"
+    );
+
+    // Clean staged content passes.
+    project.git(&["rm", "-q", "--cached", "app.env"]);
+    project.write("ok.txt", "nothing secret\n");
+    project.git(&["add", "ok.txt"]);
+    let out = commit("clean");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
