@@ -459,7 +459,9 @@ pub fn fuzz_parse_log(data: &[u8]) -> std::result::Result<usize, String> {
         });
         let parsed = parse_log(data, &tx);
         drop(tx);
-        let units = drain.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let units = drain
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         parsed.map(|_| units)
     })
 }
