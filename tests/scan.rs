@@ -411,6 +411,23 @@ fn config_file_ignores_paths_disables_rules_and_names_the_baseline() {
     repo.write(".hush.toml", "[scan]\nignore = [\"vendor/**\"]\n");
     let (_, found, _) = scan_json(&repo, &[]);
     assert_eq!(locations(&found), vec![("src/app.js".to_string(), 1)]);
+    // Anchored at the config's directory whatever the walk starts from.
+    repo.write("src/vendor/x.js", format!("k = \"{}\"\n", fake_token(23)));
+    repo.write(
+        ".hush.toml",
+        "[scan]\nignore = [\"/src/vendor/\", \"lib.js\"]\n",
+    );
+    let (_, found, _) = scan_json(&repo, &["src"]);
+    assert_eq!(locations(&found), vec![("src/app.js".to_string(), 1)]);
+    let (_, found, _) = run(repo
+        .hush()
+        .current_dir(repo.path().join("src"))
+        .args(["scan", "--format", "json", "."]));
+    assert_eq!(
+        locations(&findings(&found)),
+        vec![("app.js".to_string(), 1)]
+    );
+    std::fs::remove_dir_all(repo.path().join("src/vendor")).expect("rm");
     repo.write(".hush.toml", "[scan]\ndisable = [\"hush.github.pat\"]\n");
     let (code, found, _) = scan_json(&repo, &[]);
     assert_eq!((code, found.len()), (0, 0));

@@ -209,6 +209,13 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         walk.max_file_size = args.max_filesize;
         walk.follow_links = args.follow;
         walk.exclude = scan_cfg.ignore.clone();
+        if let Some(dir) = config.as_ref().and_then(|c| c.file.parent()) {
+            walk.exclude_root = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir.to_path_buf()
+            };
+        }
         scanner.scan_paths(&paths, &walk, &|bytes| progress.file(bytes))?
     };
     progress.finish();

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use ignore::overrides::OverrideBuilder;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::{WalkBuilder, WalkState};
 
 use crate::{path_label, Detection, Error, Outcome, Result, Scanner, Stats};
@@ -23,8 +23,11 @@ pub struct WalkOptions {
     pub max_file_size: Option<u64>,
     /// Follow symbolic links (default false).
     pub follow_links: bool,
-    /// Gitignore-style globs of paths to leave out (from `.hush.toml`'s `ignore`).
+    /// Gitignore-style patterns of paths to leave out (from `.hush.toml`'s `ignore`), relative
+    /// to `exclude_root`.
     pub exclude: Vec<String>,
+    /// The directory `exclude` patterns are anchored at (the one holding `.hush.toml`).
+    pub exclude_root: PathBuf,
 }
 
 impl Default for WalkOptions {
@@ -36,6 +39,7 @@ impl Default for WalkOptions {
             max_file_size: None,
             follow_links: false,
             exclude: Vec::new(),
+            exclude_root: PathBuf::from("."),
         }
     }
 }
@@ -86,17 +90,11 @@ impl Scanner {
             wb.add_custom_ignore_filename(HUSHIGNORE);
         }
         if !opts.exclude.is_empty() {
-            let root = if first.is_dir() {
-                first.as_path()
-            } else {
-                Path::new(".")
-            };
-            let mut ob = OverrideBuilder::new(root);
-            for glob in &opts.exclude {
-                ob.add(&format!("!{glob}"))
-                    .map_err(|e| Error::Walk(format!("bad ignore glob `{glob}`: {e}")))?;
-            }
-            wb.overrides(ob.build().map_err(|e| Error::Walk(e.to_string()))?);
+            let excluded = Excluded::new(paths, opts)?;
+            wb.filter_entry(move |e| {
+                e.file_name() != ".git"
+                    && !excluded.matches(e.path(), e.file_type().is_some_and(|t| t.is_dir()))
+            });
         }
         let found: Mutex<Vec<Detection>> = Mutex::new(Vec::new());
         let stats: Mutex<Stats> = Mutex::new(Stats::default());
@@ -162,4 +160,52 @@ impl Scanner {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `.hush.toml` ignore patterns, matched with gitignore semantics against paths made relative to
+/// the directory holding the configuration, whatever directory the walk started from.
+struct Excluded {
+    matcher: Gitignore,
+    root: PathBuf,
+    /// Each walk root as given, and canonical.
+    starts: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Excluded {
+    fn new(paths: &[PathBuf], opts: &WalkOptions) -> Result<Excluded> {
+        let canon = |p: &Path| {
+            std::fs::canonicalize(p).map_err(|e| Error::Walk(format!("`{}`: {e}", p.display())))
+        };
+        let root = canon(&opts.exclude_root)?;
+        let mut gb = GitignoreBuilder::new(&root);
+        for glob in &opts.exclude {
+            gb.add_line(None, glob)
+                .map_err(|e| Error::Walk(format!("bad ignore pattern `{glob}`: {e}")))?;
+        }
+        let matcher = gb.build().map_err(|e| Error::Walk(e.to_string()))?;
+        let starts = paths
+            .iter()
+            .map(|p| Ok((p.clone(), canon(p)?)))
+            .collect::<Result<_>>()?;
+        Ok(Excluded {
+            matcher,
+            root,
+            starts,
+        })
+    }
+
+    fn matches(&self, path: &Path, is_dir: bool) -> bool {
+        let Some(abs) = self
+            .starts
+            .iter()
+            .find_map(|(given, canon)| path.strip_prefix(given).ok().map(|rest| canon.join(rest)))
+        else {
+            return false;
+        };
+        abs.starts_with(&self.root)
+            && self
+                .matcher
+                .matched_path_or_any_parents(&abs, is_dir)
+                .is_ignore()
+    }
 }
