@@ -129,17 +129,25 @@ fn a_secret_split_across_two_writes() {
     let t = token();
     let (a, b) = t.split_at(17);
     // (pause, max-delay): well inside the delay, and well past it.
-    for (pause, delay) in [(20u64, "2s"), (600, "100ms")] {
+    for (pause, delay) in [(20u64, "5s"), (1500, "100ms")] {
         let mut child = spawn(&["--max-delay", delay]);
         let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        // Wait until redact is up and passing lines, so a slow start (a loaded machine, a debug
+        // build) cannot merge the two writes.
+        stdin.write_all(b"ready\n").unwrap();
+        stdin.flush().unwrap();
+        let mut ready = [0u8; 6];
+        stdout.read_exact(&mut ready).unwrap();
+        assert_eq!(&ready, b"ready\n");
         stdin.write_all(format!("auth: {a}").as_bytes()).unwrap();
         stdin.flush().unwrap();
         std::thread::sleep(Duration::from_millis(pause));
         stdin.write_all(format!("{b}\n").as_bytes()).unwrap();
         drop(stdin);
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8(out.stdout).unwrap();
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).unwrap();
+        assert!(child.wait().unwrap().success());
         // Neither half may appear, whether the pause outlasted --max-delay or not.
         assert!(
             !text.contains(&a[4..]) && !text.contains(b),
