@@ -69,3 +69,30 @@ for _ in range(30):
     times.append((time.perf_counter() - t) * 1e3)
 print("  median %.1f ms, min %.1f ms, max %.1f ms" % (statistics.median(times), min(times), max(times)))
 PY
+
+echo
+echo "history: a repository whose 40 commits add planted/ in batches, then delete 1 file in 10 (secrets stay in history):"
+G=$OUT/history; mkdir -p "$G"; (cd "$G" && git init -q)
+i=0
+find "$C/planted" -type f | sort > "$OUT/files"
+split -n l/40 -d "$OUT/files" "$OUT/batch."
+for b in "$OUT"/batch.*; do
+  while read -r f; do rel=${f#"$C/planted/"}; mkdir -p "$G/$(dirname "$rel")"; cp "$f" "$G/$rel"; done < "$b"
+  (cd "$G" && git add -A && git -c user.name=b -c user.email=b@example.com commit -qm "batch $b")
+done
+(cd "$G" && git ls-files | awk 'NR % 10 == 0' | xargs git rm -q && git -c user.name=b -c user.email=b@example.com commit -qm "delete some")
+measure "hush scan --git -j2 (history)"  "$P" "$RUNS" "cd $G && $H scan --git -j 2 $HF"
+measure "kingfisher -j2 (history)"       "$P" "$RUNS" "$KF scan $G -j 2 --git-history full --no-validate --no-update-check -q --format json --max-file-size 0 -o $OUT/kfg.json"
+measure "gitleaks git (history)"         "$P" 1 "$GL git $G --no-banner --exit-code 0 --report-format json --report-path $OUT/glg.json"
+(cd "$G" && "$H" scan --git -j 2 --no-config --no-progress -q --format json --show-secrets > "$OUT/hush.json")
+cp "$OUT/hush.json" "$OUT/hushg.json"
+python3 - "$C/planted_truth.jsonl" "$OUT" <<'PY'
+import json, sys
+truth = [json.loads(l) for l in open(sys.argv[1])]
+for name, f in [("hush", "hushg.json"), ("kingfisher", "kfg.json"), ("gitleaks", "glg.json")]:
+    try:
+        text = open(sys.argv[2] + "/" + f).read()
+    except OSError:
+        print("  %-10s no report" % name); continue
+    print("  %-10s %3d of %d planted found in history" % (name, sum(1 for t in truth if t["secret"] in text), len(truth)))
+PY

@@ -117,6 +117,16 @@ impl Outcome {
     }
 
     pub(crate) fn finish(mut self) -> Outcome {
+        // Two findings with the same rule, path and masked line (and commit) would share a
+        // fingerprint: number the repeats so each stays a distinct result.
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        for d in &mut self.detections {
+            let n = seen.entry(d.fingerprint.clone()).or_default();
+            *n += 1;
+            if *n > 1 {
+                d.fingerprint = format!("{}:{n}", d.fingerprint);
+            }
+        }
         self.stats.per_rule.clear();
         for d in &self.detections {
             *self
