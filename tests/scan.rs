@@ -536,3 +536,47 @@ fn show_secrets_is_explicit() {
         );
     }
 }
+
+#[test]
+fn the_hook_sees_what_commit_dash_a_records() {
+    let repo = Repo::new();
+    repo.write("app.cfg", "name = demo\n");
+    repo.commit_all("init");
+    let (code, _, err) = run(repo.hush().args(["hook", "install"]));
+    assert_eq!(code, 0, "{err}");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_hush"))
+        .parent()
+        .expect("dir");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Not staged: `git commit -a` stages it into a temporary index (GIT_INDEX_FILE) for the hook.
+    repo.write(
+        "app.cfg",
+        format!("name = demo\ntoken = {}\n", fake_token(30)),
+    );
+    let out = repo
+        .cmd("git")
+        .args(["commit", "-a", "-q", "-m", "oops"])
+        .env("PATH", &path)
+        .output()
+        .expect("git commit -a");
+    assert!(
+        !out.status.success(),
+        "commit -a with a secret must be blocked"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("app.cfg:2:9"));
+    // Same for `git commit PATH`.
+    let out = repo
+        .cmd("git")
+        .args(["commit", "-q", "-m", "oops", "app.cfg"])
+        .env("PATH", &path)
+        .output()
+        .expect("git commit PATH");
+    assert!(
+        !out.status.success(),
+        "commit PATH with a secret must be blocked"
+    );
+}
