@@ -453,6 +453,26 @@ fn gitleaks_config_adds_rules() {
     let (code, found, _) = scan_json(&repo, &["svc.cfg", "--config", "gitleaks.toml"]);
     assert_eq!(code, 1);
     assert_eq!(found[0]["rule_id"], "internal-token");
+    // The global allowlist's paths exclude files, in every mode.
+    let mut cfg = std::fs::read_to_string(repo.path().join("gitleaks.toml")).expect("read");
+    cfg.push_str("[allowlist]\npaths = ['(^|/)fixtures/']\n");
+    repo.write("gitleaks.toml", cfg);
+    repo.write(
+        "fixtures/svc.cfg",
+        "token = itk_9f3a1c07e4b25d86a0c3e91f7b2d4e58\n",
+    );
+    let (_, found, err) = scan_json(&repo, &[".", "--config", "gitleaks.toml"]);
+    assert_eq!(locations(&found), vec![("svc.cfg".to_string(), 1)]);
+    assert!(err.contains("1 allowlisted by path"), "{err}");
+    repo.git(&["add", "fixtures"]);
+    let (code, found, _) = scan_json(&repo, &["--staged", "--config", "gitleaks.toml"]);
+    assert_eq!((code, found.len()), (0, 0));
+    repo.commit_all("fixtures");
+    let (_, found, _) = scan_json(&repo, &["--git", "--config", "gitleaks.toml"]);
+    assert!(
+        found.iter().all(|f| f["path"] != "fixtures/svc.cfg"),
+        "{found:?}"
+    );
 }
 
 #[test]

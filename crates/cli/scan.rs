@@ -140,12 +140,15 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
     // Configuration: --config (a .hush.toml-style file or rules), else .hush.toml at the root.
     let mut extra_rules = Vec::new();
     let mut config = None;
+    let mut path_allow = hush_scan::PathAllow::default();
     if let Some(file) = &args.config {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read config `{}`", file.display()))?;
         if text.lines().any(|l| l.trim() == "[scan]") {
             config = Some(Config::parse(file, &text)?);
         } else {
+            // A rule file or a gitleaks configuration, whose allowlist paths exclude files.
+            path_allow = hush_scan::PathAllow::from_gitleaks(file, &text)?;
             extra_rules.push(file.clone());
         }
     } else if !args.no_config {
@@ -162,7 +165,9 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         .chain(&args.source.rules)
     {
         for note in builder.add_path(file)? {
-            if !args.quiet {
+            // hush scan honours global allowlist paths itself.
+            let text = note.to_string();
+            if !args.quiet && !text.contains("allowlist `paths` are not honoured") {
                 eprintln!("hush: note: {note}");
             }
         }
@@ -172,7 +177,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
     }
     let rules = Arc::new(builder.build()?);
     let known = known_values(&args, &rules)?;
-    let scanner = Scanner::new(rules.clone(), known);
+    let scanner = Scanner::new(rules.clone(), known).with_path_allow(path_allow);
 
     let progress =
         Progress::new(!args.no_progress && !args.quiet && std::io::stderr().is_terminal());
@@ -344,6 +349,9 @@ fn summary(
     );
     if stats.binary_skipped > 0 {
         line.push_str(&format!(", {} binary skipped", stats.binary_skipped));
+    }
+    if stats.path_allowed > 0 {
+        line.push_str(&format!(", {} allowlisted by path", stats.path_allowed));
     }
     let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
     for d in detections {

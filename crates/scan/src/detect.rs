@@ -91,6 +91,7 @@ pub struct Scanner {
     rules: Arc<RuleSet>,
     known: Option<Arc<KnownValues>>,
     chunk: usize,
+    path_allow: Option<Arc<crate::PathAllow>>,
 }
 
 /// Where a buffer sits in its file, for line numbers.
@@ -115,7 +116,21 @@ impl Scanner {
             rules,
             known,
             chunk: DEFAULT_CHUNK,
+            path_allow: None,
         }
+    }
+
+    /// Skips files whose path a gitleaks allowlist names (counted in [`Stats::path_allowed`]).
+    pub fn with_path_allow(mut self, allow: crate::PathAllow) -> Scanner {
+        self.path_allow = (!allow.is_empty()).then(|| Arc::new(allow));
+        self
+    }
+
+    /// True (and counted) when `path` is allowlisted and must not be scanned.
+    pub(crate) fn path_allowed(&self, path: &str, stats: &mut Stats) -> bool {
+        let hit = self.path_allow.as_ref().is_some_and(|a| a.matches(path));
+        stats.path_allowed += u64::from(hit);
+        hit
     }
 
     /// Sets the bytes read per step when streaming (at least 64 KiB; tests use less through

@@ -157,6 +157,9 @@ pub fn history(scanner: &Scanner, dir: &Path, opts: &HistoryOptions) -> Result<O
                         Ok(u) => u,
                         Err(_) => break,
                     };
+                    if scanner.path_allowed(&unit.path, &mut local) {
+                        continue;
+                    }
                     let mut out = Vec::new();
                     scanner.scan_lines(
                         &unit.path,
@@ -586,12 +589,16 @@ pub fn staged(scanner: &Scanner, dir: &Path) -> Result<Outcome> {
                 args: "cat-file --batch".into(),
                 message: format!("unexpected header `{}`", header.trim_end()),
             })?;
+        let skip = scanner.path_allowed(path, &mut stats);
         blob.clear();
         (&mut out)
             .take(size as u64 + 1)
             .read_to_end(&mut blob)
             .map_err(|e| Error::io("git cat-file", e))?;
         blob.truncate(size);
+        if skip {
+            continue;
+        }
         if blob[..blob.len().min(8 << 10)].contains(&0) {
             stats.binary_skipped += 1;
             continue;

@@ -25,6 +25,7 @@ mod config;
 mod detect;
 mod error;
 pub mod git;
+mod pathallow;
 pub mod report;
 mod walk;
 
@@ -36,6 +37,7 @@ pub use baseline::{today, Baseline, BaselineEntry, BaselineOutcome};
 pub use config::{Config, ScanConfig, CONFIG_FILE};
 pub use detect::{Detection, Scanner};
 pub use error::{Error, Result};
+pub use pathallow::PathAllow;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use walk::{WalkOptions, HUSHIGNORE};
 
@@ -80,6 +82,8 @@ pub struct Stats {
     pub binary_skipped: u64,
     /// Commits read (history scans).
     pub commits: u64,
+    /// Files skipped because a gitleaks allowlist `paths` entry matches them.
+    pub path_allowed: u64,
     /// Findings suppressed by a `hush:allow` or `gitleaks:allow` comment.
     pub allowed_inline: u64,
     /// Findings per rule id, after inline allows (before a baseline).
@@ -93,6 +97,7 @@ impl Stats {
         self.binary_skipped += other.binary_skipped;
         self.commits += other.commits;
         self.allowed_inline += other.allowed_inline;
+        self.path_allowed += other.path_allowed;
         for (k, v) in &other.per_rule {
             *self.per_rule.entry(k.clone()).or_default() += v;
         }

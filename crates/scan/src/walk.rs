@@ -116,6 +116,10 @@ impl Scanner {
                 let path = entry.path();
                 let label = path_label(path);
                 let mut local = Stats::default();
+                if self.path_allowed(&label, &mut local) {
+                    lock(stats).merge(&local);
+                    return WalkState::Continue;
+                }
                 let result = std::fs::File::open(path)
                     .map_err(|e| Error::io(path, e))
                     .and_then(|mut f| {
