@@ -414,24 +414,39 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// A progress line on a terminal for long scans.
+/// A progress line on a terminal for long scans: it appears after one second, so quick scans
+/// (a pre-commit run) never flash one.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     files: AtomicU64,
     bytes: AtomicU64,
 }
 
+/// How long a scan runs before its progress line appears.
+const PROGRESS_DELAY: Duration = Duration::from_secs(1);
+
 impl Progress {
     fn new(enabled: bool) -> Progress {
         let bar = enabled.then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::hidden(),
+            );
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
                     "{spinner} scanning: {msg} ({binary_bytes_per_sec}, {elapsed})",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );
+            bar.set_message("starting");
             bar.enable_steady_tick(Duration::from_millis(120));
+            let later = bar.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(PROGRESS_DELAY);
+                if !later.is_finished() {
+                    later.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+            });
             bar
         });
         Progress {
