@@ -1,0 +1,169 @@
+//! The vault file through the library: round trips, errors, permissions, locking.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::SystemTime;
+
+use hush_vault::{Entry, Error, ExposeSecret, KdfParams, SecretString, Vault};
+
+fn cheap() -> KdfParams {
+    KdfParams::new(64, 1, 1).unwrap()
+}
+
+fn pass(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+fn entry(name: &str, value: &str) -> Entry {
+    Entry::new(name, pass(value), SystemTime::now()).unwrap()
+}
+
+fn new_vault(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("sub").join("v.vault");
+    let mut v = Vault::create(&path, &pass("pw-one"), cheap()).unwrap();
+    v.insert(entry("A", "alpha-value"));
+    v.save().unwrap();
+    path
+}
+
+#[test]
+fn create_open_update_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+
+    let mut v = Vault::open_for_update(&path, &pass("pw-one")).unwrap();
+    assert_eq!(v.get("A").unwrap().value().expose_secret(), "alpha-value");
+    v.insert(entry("B", "beta-value"));
+    v.remove("A").unwrap();
+    assert!(matches!(v.remove("A"), Err(Error::NoSuchEntry { .. })));
+    v.save().unwrap();
+    drop(v);
+
+    let v = Vault::open(&path, &pass("pw-one")).unwrap();
+    let names: Vec<_> = v.entries().map(|e| e.name().to_owned()).collect();
+    assert_eq!(names, ["B"]);
+    assert!(matches!(v.save(), Err(Error::ReadOnly { .. })));
+    assert!(hush_vault::core_dumps_disabled());
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn every_write_uses_a_fresh_nonce() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    let before = std::fs::read(&path).unwrap();
+    Vault::open_for_update(&path, &pass("pw-one"))
+        .unwrap()
+        .save()
+        .unwrap();
+    let after = std::fs::read(&path).unwrap();
+    assert_eq!(before.len(), after.len());
+    assert_ne!(before[99..111], after[99..111], "payload nonce reused");
+    assert_eq!(before[..99], after[..99], "the wrapped key stays");
+}
+
+#[test]
+fn passphrase_change_rewraps_the_same_data_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    let mut v = Vault::open_for_update(&path, &pass("pw-one")).unwrap();
+    v.change_passphrase(&pass("pw-two"), Some(KdfParams::new(128, 2, 1).unwrap()))
+        .unwrap();
+    v.save().unwrap();
+    drop(v);
+    assert!(matches!(
+        Vault::open(&path, &pass("pw-one")),
+        Err(Error::WrongPassphrase { .. })
+    ));
+    let v = Vault::open(&path, &pass("pw-two")).unwrap();
+    assert_eq!(v.kdf(), KdfParams::new(128, 2, 1).unwrap());
+    assert_eq!(v.get("A").unwrap().value().expose_secret(), "alpha-value");
+}
+
+#[test]
+fn distinct_errors_without_secret_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    let e = Vault::open(&path, &pass("wrong")).unwrap_err();
+    assert!(matches!(e, Error::WrongPassphrase { .. }), "{e}");
+    let msg = format!("{e} {e:?}");
+    assert!(!msg.contains("alpha") && !msg.contains("wrong\""), "{msg}");
+
+    let missing = dir.path().join("nope");
+    let e = Vault::open(&missing, &pass("x")).unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+
+    let e = Vault::create(&path, &pass("x"), cheap()).unwrap_err();
+    assert!(matches!(e, Error::AlreadyExists { .. }), "{e}");
+
+    let other = dir.path().join("sub").join("other");
+    std::fs::write(&other, b"# not a vault\n").unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let e = Vault::open(&other, &pass("x")).unwrap_err();
+    assert!(matches!(e, Error::NotAVault { .. }), "{e}");
+}
+
+#[test]
+fn loose_permissions_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = Vault::open(&path, &pass("pw-one")).unwrap_err();
+    assert!(
+        matches!(e, Error::InsecurePermissions { mode: 0o644, .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains(&format!("chmod 600 {}", path.display())),
+        "{e}"
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let d = path.parent().unwrap();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = Vault::open(&path, &pass("pw-one")).unwrap_err();
+    assert!(e.to_string().contains("chmod 700"), "{e}");
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    Vault::open(&path, &pass("pw-one")).unwrap();
+}
+
+#[test]
+fn threads_updating_at_once_lose_no_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let path = &path;
+            s.spawn(move || {
+                for i in 0..5 {
+                    let mut v = Vault::open_for_update(path, &pass("pw-one")).unwrap();
+                    v.insert(entry(&format!("T{t}_{i}"), "value"));
+                    v.save().unwrap();
+                }
+            });
+        }
+    });
+    let v = Vault::open(&path, &pass("pw-one")).unwrap();
+    assert_eq!(v.len(), 1 + 4 * 5);
+}
+
+#[test]
+fn default_kdf_parameters_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v");
+    let v = Vault::create(&path, &pass("pw"), KdfParams::default()).unwrap();
+    drop(v);
+    let info = Vault::inspect(&path).unwrap();
+    assert_eq!(info.kdf.memory_kib(), 64 * 1024);
+    assert_eq!(info.kdf.passes(), 3);
+    Vault::open(&path, &pass("pw")).unwrap();
+}
