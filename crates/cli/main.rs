@@ -7,7 +7,9 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod env;
 mod rules;
+mod vault;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +29,11 @@ enum Command {
     /// List and check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Keep secrets in an encrypted vault file or the OS keyring.
+    Vault(vault::VaultArgs),
+    /// Check the environment variables a program expects.
+    #[command(subcommand)]
+    Env(env::EnvCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -42,6 +49,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Vault(args) => vault::run(args),
+        Command::Env(cmd) => env::run(cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

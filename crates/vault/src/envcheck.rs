@@ -15,8 +15,10 @@ use crate::{Error, MemoryStore, Result};
 pub trait RuleMatcher {
     /// True when a rule with this id exists.
     fn has_rule(&self, id: &str) -> bool;
-    /// The rules that find a secret in `value`: `(rule id, secret span)`.
-    fn find(&self, value: &[u8]) -> Vec<(String, Range<usize>)>;
+    /// The rules that find a secret in the variable `name` set to `value`: `(rule id, secret
+    /// span in value)`. Implementations may search `NAME=value` so that rules keyed on the
+    /// variable name (`AWS_SECRET_ACCESS_KEY=...`) fire.
+    fn find(&self, name: &str, value: &[u8]) -> Vec<(String, Range<usize>)>;
 }
 
 /// A matcher with no rules (spec-less checks then find nothing).
@@ -27,7 +29,7 @@ impl RuleMatcher for NoRules {
     fn has_rule(&self, _: &str) -> bool {
         false
     }
-    fn find(&self, _: &[u8]) -> Vec<(String, Range<usize>)> {
+    fn find(&self, _: &str, _: &[u8]) -> Vec<(String, Range<usize>)> {
         Vec::new()
     }
 }
@@ -308,7 +310,7 @@ pub fn check(spec: Option<&EnvSpec>, env: &MemoryStore, rules: &dyn RuleMatcher)
         }
         None => {
             for (name, value) in env.iter() {
-                let found = rules.find(value.expose_secret().as_bytes());
+                let found = rules.find(name, value.expose_secret().as_bytes());
                 if found.is_empty() {
                     continue;
                 }
@@ -355,7 +357,7 @@ fn check_var(spec: &VarSpec, value: Option<&SecretString>, rules: &dyn RuleMatch
         return r;
     };
     r.present = true;
-    r.rules = rule_ids(rules.find(value.as_bytes()));
+    r.rules = rule_ids(rules.find(&spec.name, value.as_bytes()));
     let err = |kind| Problem {
         severity: Severity::Error,
         kind,
@@ -550,7 +552,7 @@ mod tests {
         fn has_rule(&self, id: &str) -> bool {
             id == "acme.key"
         }
-        fn find(&self, v: &[u8]) -> Vec<(String, Range<usize>)> {
+        fn find(&self, _: &str, v: &[u8]) -> Vec<(String, Range<usize>)> {
             let re = Regex::new(r"acme_[a-z0-9]{24}").unwrap();
             re.find_iter(v)
                 .map(|m| ("acme.key".to_owned(), m.range()))

@@ -72,7 +72,7 @@ pub use harden::{core_dumps_disabled, disable_core_dumps};
 pub use keystore::{passphrase_account, KeyStore, MockKeyStore, OsKeyStore, HAS_OS_KEYRING};
 pub use memory::{parse_env_format, read_secret, MemoryStore, MAX_ENV_INPUT};
 pub use secrecy::{ExposeSecret, SecretBox, SecretString};
-pub use vault::Vault;
+pub use vault::{check_private_file, Vault};
 
 /// Entry points for the fuzz targets; not part of the stable API.
 #[doc(hidden)]

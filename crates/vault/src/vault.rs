@@ -264,18 +264,13 @@ fn lock(path: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Reads a vault file after checking who owns it and who else can read it.
-fn read_checked(path: &Path) -> Result<Vec<u8>> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::NotFound {
-                path: path.to_owned(),
-            })
-        }
-        Err(e) => return Err(io("open", path)(e)),
-    };
-    let meta = file.metadata().map_err(io("stat", path))?;
+/// Checks that the file `path` (whose metadata is `meta`, taken from the open file) is owned
+/// by the effective user and not accessible by group or others; a no-op off Unix.
+///
+/// # Errors
+///
+/// [`Error::WrongOwner`], [`Error::InsecurePermissions`] (with the `chmod` that fixes it).
+pub fn check_private_file(path: &Path, meta: &fs::Metadata) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -295,17 +290,36 @@ fn read_checked(path: &Path) -> Result<Vec<u8>> {
                 fix: 0o600,
             });
         }
-        if let Some(dir) = parent(path) {
-            let dmeta = fs::metadata(dir).map_err(io("stat", dir))?;
-            let dmode = dmeta.mode() & 0o7777;
-            // Others who can write the directory can swap the file (unless it is sticky).
-            if dmode & 0o022 != 0 && dmode & 0o1000 == 0 {
-                return Err(Error::InsecurePermissions {
-                    path: dir.to_owned(),
-                    mode: dmode,
-                    fix: 0o700,
-                });
-            }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, meta);
+    Ok(())
+}
+
+/// Reads a vault file after checking who owns it and who else can read it.
+fn read_checked(path: &Path) -> Result<Vec<u8>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotFound {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) => return Err(io("open", path)(e)),
+    };
+    let meta = file.metadata().map_err(io("stat", path))?;
+    check_private_file(path, &meta)?;
+    #[cfg(unix)]
+    if let Some(dir) = parent(path) {
+        use std::os::unix::fs::MetadataExt;
+        let dmode = fs::metadata(dir).map_err(io("stat", dir))?.mode() & 0o7777;
+        // Others who can write the directory can swap the file (unless it is sticky).
+        if dmode & 0o022 != 0 && dmode & 0o1000 == 0 {
+            return Err(Error::InsecurePermissions {
+                path: dir.to_owned(),
+                mode: dmode,
+                fix: 0o700,
+            });
         }
     }
     let limit = (format::HEADER_LEN as u64) + u64::from(format::MAX_PAYLOAD_LEN) + 1;
