@@ -5,11 +5,12 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use hush_patterns::RuleSet;
 use hush_vault::{EnvSpec, ExposeSecret, MemoryStore, RuleMatcher, SecretString, Severity};
 use zeroize::Zeroizing;
 
+use crate::rules::Format;
 use crate::Outcome;
 
 #[derive(Debug, Subcommand)]
@@ -19,12 +20,6 @@ pub(crate) enum EnvCommand {
     /// Prints names and problems, never values. Exits 1 on errors (missing required variable,
     /// rule, regex or length mismatch), or on warnings too with `--strict`.
     Check(CheckArgs),
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Args)]

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use hush_vault::{
     Entry, EntryStatus, ExposeSecret, KdfParams, KeyStore, OsKeyStore, SecretString, Vault,
 };
 use zeroize::Zeroizing;
 
+use crate::rules::Format;
 use crate::Outcome;
 
 /// The keyring service every hush entry lives under.
@@ -120,12 +121,6 @@ pub(crate) struct GetArgs {
     /// Read it from the OS keyring instead of the vault file.
     #[arg(long)]
     keyring: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Args)]

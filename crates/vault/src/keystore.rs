@@ -111,7 +111,8 @@ impl KeyStore for MockKeyStore {
 /// The platform keyring through the `keyring` crate, entries under one service name.
 ///
 /// Which backend serves it is fixed at build time by this crate's features: `keyutils` (Linux
-/// kernel session keyring; the default, needs no D-Bus), `secret-service` (GNOME Keyring,
+/// kernel user keyring: readable by your uid's processes, gone at reboot; the default, needs
+/// no D-Bus), `secret-service` (GNOME Keyring,
 /// KWallet over D-Bus), `apple-native`, `windows-native`.
 #[derive(Debug, Clone)]
 pub struct OsKeyStore {
@@ -149,35 +150,16 @@ impl OsKeyStore {
         })
     }
 
+    #[cfg_attr(
+        all(
+            target_os = "linux",
+            feature = "keyutils",
+            not(feature = "secret-service")
+        ),
+        allow(dead_code)
+    )]
     fn entry(&self, account: &str) -> Result<keyring::Entry> {
         keyring::Entry::new(&self.service, account).map_err(|e| map_err(account, e))
-    }
-
-    /// The keyutils entry without the persistent keyring, where linking to it fails (seen in
-    /// containers: the key is added to the session keyring, then the link reports ENOKEY).
-    #[cfg(all(
-        target_os = "linux",
-        feature = "keyutils",
-        not(feature = "secret-service")
-    ))]
-    fn session_only(&self, account: &str) -> Result<Option<keyring::Entry>> {
-        let mut cred =
-            keyring::keyutils::KeyutilsCredential::new_with_target(None, &self.service, account)
-                .map_err(|e| map_err(account, e))?;
-        if cred.persistent.is_none() {
-            return Ok(None);
-        }
-        cred.persistent = None;
-        Ok(Some(keyring::Entry::new_with_credential(Box::new(cred))))
-    }
-
-    #[cfg(not(all(
-        target_os = "linux",
-        feature = "keyutils",
-        not(feature = "secret-service")
-    )))]
-    fn session_only(&self, _account: &str) -> Result<Option<keyring::Entry>> {
-        Ok(None)
     }
 }
 
@@ -231,32 +213,144 @@ fn map_err(account: &str, e: keyring::Error) -> Error {
 
 impl KeyStore for OsKeyStore {
     fn get(&self, account: &str) -> Result<Option<SecretString>> {
-        match password(account, self.entry(account)?.get_password())? {
-            Some(s) => Ok(Some(s)),
-            None => match self.session_only(account)? {
-                Some(entry) => password(account, entry.get_password()),
-                None => Ok(None),
-            },
-        }
+        #[cfg(all(
+            target_os = "linux",
+            feature = "keyutils",
+            not(feature = "secret-service")
+        ))]
+        return kernel::get(&self.service, account);
+        #[allow(unreachable_code)]
+        password(account, self.entry(account)?.get_password())
     }
 
     fn set(&self, account: &str, value: &SecretString) -> Result<()> {
-        match self.entry(account)?.set_password(value.expose_secret()) {
-            Err(keyring::Error::NoEntry) => match self.session_only(account)? {
-                Some(entry) => entry
-                    .set_password(value.expose_secret())
-                    .map_err(|e| map_err(account, e)),
-                None => Err(map_err(account, keyring::Error::NoEntry)),
-            },
-            other => other.map_err(|e| map_err(account, e)),
-        }
+        #[cfg(all(
+            target_os = "linux",
+            feature = "keyutils",
+            not(feature = "secret-service")
+        ))]
+        return kernel::set(&self.service, account, value);
+        #[allow(unreachable_code)]
+        self.entry(account)?
+            .set_password(value.expose_secret())
+            .map_err(|e| map_err(account, e))
     }
 
     fn delete(&self, account: &str) -> Result<bool> {
+        #[cfg(all(
+            target_os = "linux",
+            feature = "keyutils",
+            not(feature = "secret-service")
+        ))]
+        return kernel::delete(&self.service, account);
+        #[allow(unreachable_code)]
         match self.entry(account)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(map_err(account, e)),
+        }
+    }
+}
+
+/// The Linux kernel keyring through `linux-keyutils` (the crate keyring-rs's keyutils backend
+/// uses), when it is the only backend built.
+///
+/// keyring-rs puts keys in the *session* keyring. A process started outside a login session
+/// (containers, CI, `ssh host cmd`, many service managers) gets a session keyring of its own
+/// that dies with it, so a remembered passphrase would vanish when `hush` exits. Keys go to the
+/// *user* keyring instead (one per uid, until reboot), and since other processes of the uid do
+/// not "possess" it outside a login session, the key's user permissions grant what the
+/// possessor has; group and others get nothing.
+#[cfg(all(
+    target_os = "linux",
+    feature = "keyutils",
+    not(feature = "secret-service")
+))]
+mod kernel {
+    use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
+    use secrecy::{ExposeSecret, SecretString};
+    use zeroize::Zeroize;
+
+    use crate::entry::secret_from_str;
+    use crate::{Error, Result};
+
+    fn ring() -> Result<KeyRing> {
+        KeyRing::from_special_id(KeyRingIdentifier::User, false).map_err(|e| Error::NoKeyring {
+            reason: format!("the kernel user keyring is not available ({e:?})"),
+        })
+    }
+
+    fn description(service: &str, account: &str) -> String {
+        format!("{service}:{account}")
+    }
+
+    fn fail(account: &str, what: &str, e: KeyError) -> Error {
+        match e {
+            KeyError::OperationNotSupported | KeyError::KeyringDoesNotExist => Error::NoKeyring {
+                reason: format!("the kernel keyring refused to {what} ({e:?})"),
+            },
+            e => Error::Keyring {
+                account: account.to_owned(),
+                reason: format!("cannot {what} ({e:?})"),
+            },
+        }
+    }
+
+    fn is_missing(e: &KeyError) -> bool {
+        matches!(
+            e,
+            KeyError::KeyDoesNotExist | KeyError::KeyRevoked | KeyError::KeyExpired
+        )
+    }
+
+    pub(super) fn get(service: &str, account: &str) -> Result<Option<SecretString>> {
+        let key = match ring()?.search(&description(service, account)) {
+            Ok(k) => k,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(fail(account, "search the keyring", e)),
+        };
+        let mut bytes = match key.read_to_vec() {
+            Ok(b) => b,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(fail(account, "read the key", e)),
+        };
+        let value = std::str::from_utf8(&bytes).map(secret_from_str);
+        bytes.zeroize();
+        value.map(Some).map_err(|_| Error::Keyring {
+            account: account.to_owned(),
+            reason: "the stored value is not UTF-8".into(),
+        })
+    }
+
+    pub(super) fn set(service: &str, account: &str, value: &SecretString) -> Result<()> {
+        let key = ring()?
+            .add_key(
+                &description(service, account),
+                value.expose_secret().as_bytes(),
+            )
+            .map_err(|e| fail(account, "add the key", e))?;
+        let rights = Permission::VIEW
+            | Permission::READ
+            | Permission::WRITE
+            | Permission::SEARCH
+            | Permission::SETATTR;
+        let perms = KeyPermissionsBuilder::builder()
+            .posessor(Permission::ALL)
+            .user(rights)
+            .build();
+        key.set_perms(perms)
+            .map_err(|e| fail(account, "set the key's permissions", e))
+    }
+
+    pub(super) fn delete(service: &str, account: &str) -> Result<bool> {
+        match ring()?.search(&description(service, account)) {
+            Ok(key) => {
+                key.invalidate()
+                    .map_err(|e| fail(account, "remove the key", e))?;
+                Ok(true)
+            }
+            Err(e) if is_missing(&e) => Ok(false),
+            Err(e) => Err(fail(account, "search the keyring", e)),
         }
     }
 }
