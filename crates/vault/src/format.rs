@@ -167,6 +167,19 @@ pub struct HeaderInfo {
     pub payload_len: u32,
 }
 
+impl HeaderInfo {
+    /// Parses and checks the header of the vault file `bytes` (magic, version, checksum,
+    /// lengths, KDF parameters) without a passphrase; `path` names it in errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotAVault`], [`Error::UnsupportedVersion`], [`Error::Truncated`],
+    /// [`Error::Corrupted`].
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<HeaderInfo> {
+        Ok(parse(path, bytes)?.1)
+    }
+}
+
 /// The parsed, checked header: everything but the ciphertext.
 #[derive(Clone)]
 pub(crate) struct Header {

@@ -127,8 +127,7 @@ impl Vault {
     ///
     /// As [`Vault::open`], minus the passphrase and entry-table errors.
     pub fn inspect(path: &Path) -> Result<HeaderInfo> {
-        let bytes = read_checked(path)?;
-        Ok(format::parse(path, &bytes)?.1)
+        HeaderInfo::parse(path, &read_checked(path)?)
     }
 
     /// The vault file.
