@@ -727,9 +727,14 @@ fn export(ctx: &Ctx, a: &ExportArgs) -> anyhow::Result<Outcome> {
         bail!("refusing to print secrets to a terminal; use `eval \"$(hush vault export --shell)\"`, pipe it, or pass `--dangerous-print`");
     }
     let vault = unlock(ctx, false)?;
+    // INVARIANT: the exact size of the output, so the buffer holding every value never
+    // reallocates (which would leave an unwiped copy behind).
     let size: usize = vault
         .entries()
-        .map(|e| e.name().len() + 2 * e.value().expose_secret().len() + 16)
+        .map(|e| {
+            let v = e.value().expose_secret();
+            "export =''\n".len() + e.name().len() + v.len() + 3 * v.matches('\'').count()
+        })
         .sum();
     let mut text = Zeroizing::new(String::with_capacity(size));
     for e in vault.entries() {
@@ -746,6 +751,7 @@ fn export(ctx: &Ctx, a: &ExportArgs) -> anyhow::Result<Outcome> {
         shell_quote(e.value().expose_secret(), &mut text);
         text.push('\n');
     }
+    debug_assert_eq!(text.capacity(), size, "the export buffer reallocated");
     print_secret(&text, a.dangerous_print, "secrets")?;
     Ok(Outcome::Clean)
 }
