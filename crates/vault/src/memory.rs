@@ -141,6 +141,24 @@ impl MemoryStore {
         }
         Ok(store)
     }
+
+    /// Reads `NAME=value` lines from the inherited file descriptor `fd` (a pipe the parent
+    /// wrote the secrets to), through `/dev/fd/N` so no unsafe code is needed. The descriptor
+    /// is read to its end.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when `fd` is not open, and as [`MemoryStore::read_env_format`].
+    #[cfg(unix)]
+    pub fn read_fd(fd: u32) -> Result<MemoryStore> {
+        let path = format!("/dev/fd/{fd}");
+        let file = std::fs::File::open(&path).map_err(|source| Error::Io {
+            action: "open",
+            path: path.clone().into(),
+            source,
+        })?;
+        MemoryStore::read_env_format(file, &format!("file descriptor {fd}"))
+    }
 }
 
 /// Largest input [`MemoryStore::read_env_format`] and [`read_secret`] callers use: 4 MiB.
@@ -346,6 +364,19 @@ mod tests {
         );
         assert_eq!(missing, ["HUSH_VAULT_TEST_UNSET"]);
         assert!(!format!("{store:?}").contains("v4lue"));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn read_fd_reads_an_inherited_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.env");
+        std::fs::write(&p, "A=from-fd\n").unwrap();
+        let f = std::fs::File::open(&p).unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+        let store = MemoryStore::read_fd(fd as u32).unwrap();
+        assert_eq!(store.get("A").unwrap().expose_secret(), "from-fd");
+        assert!(MemoryStore::read_fd(9999).is_err());
     }
 
     #[test]

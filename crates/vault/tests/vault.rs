@@ -167,3 +167,51 @@ fn default_kdf_parameters_round_trip() {
     assert_eq!(info.kdf.passes(), 3);
     Vault::open(&path, &pass("pw")).unwrap();
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    /// Whatever valid entries go in come out identical after a save and an unlock.
+    #[test]
+    fn entries_round_trip_through_the_file(
+        entries in proptest::collection::btree_map(
+            "[A-Za-z_][A-Za-z0-9_.-]{0,20}",
+            (
+                "[^\u{0}]{1,64}",
+                proptest::option::of(-4_000_000_000i64..4_000_000_000),
+                proptest::option::of(0u64..1_000_000_000),
+                proptest::collection::vec("[a-z0-9:/_]{1,12}", 0..4),
+                "[^\u{0}]{0,40}",
+            ),
+            0..12,
+        )
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.vault");
+        let mut v = Vault::create(&path, &pass("pw"), cheap()).unwrap();
+        let at = |s: i64| {
+            let d = std::time::Duration::from_secs(s.unsigned_abs());
+            if s >= 0 { std::time::UNIX_EPOCH + d } else { std::time::UNIX_EPOCH - d }
+        };
+        for (name, (value, expires, rotate, tags, desc)) in &entries {
+            let mut e = Entry::new(name, pass(value), SystemTime::now()).unwrap();
+            e.set_expires(expires.map(at));
+            e.set_rotate_after(rotate.map(std::time::Duration::from_secs));
+            e.set_tags(tags.clone()).unwrap();
+            e.set_description(desc.clone()).unwrap();
+            v.insert(e);
+        }
+        v.save().unwrap();
+        drop(v);
+        let back = Vault::open(&path, &pass("pw")).unwrap();
+        proptest::prop_assert_eq!(back.len(), entries.len());
+        for (name, (value, expires, rotate, tags, desc)) in &entries {
+            let e = back.get(name).unwrap();
+            proptest::prop_assert_eq!(e.value().expose_secret(), value.as_str());
+            proptest::prop_assert_eq!(e.expires(), expires.map(at));
+            proptest::prop_assert_eq!(e.rotate_after().map(|d| d.as_secs()), *rotate);
+            proptest::prop_assert_eq!(e.tags(), tags.as_slice());
+            proptest::prop_assert_eq!(e.description(), desc.as_str());
+        }
+    }
+}
