@@ -209,9 +209,9 @@ impl fmt::Debug for Entry {
     }
 }
 
-/// Checks that `name` can be a secret name: `[A-Za-z_][A-Za-z0-9_.-]*`, at most
-/// [`MAX_NAME_LEN`] bytes, so every name is a usable environment variable name (dots and dashes
-/// allowed for namespacing, as in `prod.DB_PASSWORD`).
+/// Checks that `name` can be a secret name: an ASCII letter or `_`, then letters, digits,
+/// `_`, `.` or `-`, at most [`MAX_NAME_LEN`] bytes, so every name is a usable environment
+/// variable name (dots and dashes allowed for namespacing, as in `prod.DB_PASSWORD`).
 ///
 /// # Errors
 ///

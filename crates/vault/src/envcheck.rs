@@ -214,7 +214,7 @@ pub enum ProblemKind {
     RegexMismatch,
     /// A documentation placeholder or template (`changeme`, `your_key_here`, `${X}`, `xxxxxx`).
     Placeholder,
-    /// A published documentation example key (`...EXAMPLE`).
+    /// A published documentation example key (`...EXAMPLE`, GitHub's and Stripe's doc keys).
     ExampleKey,
     /// A test-mode or sandbox key (`sk_test_`, `pk_test_`, `sandbox`).
     TestKey,
@@ -477,6 +477,41 @@ const TEST_MARKERS: &[&str] = &[
 /// Prefixes of test keys (lowercase).
 const TEST_PREFIXES: &[&str] = &["test_", "test-", "testkey", "testtoken"];
 
+/// SHA-256 digests of credentials published in providers' documentation (kept as digests so
+/// the repository holds nothing that looks like a key): GitHub's example personal access
+/// token, Stripe's long-standing test-mode secret and publishable keys from its API docs.
+const DOCUMENTATION_KEYS: &[[u8; 32]] = &[
+    hex32("3543c50b0cb9cea8e55eb1f529b79f043cb250d485fde7b66cabbb5183add7da"),
+    hex32("2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326"),
+    hex32("b1471f544ceeea31333bde7e1ecbaad6eac0d4a749412ad29bd66ef895b81c6b"),
+    hex32("f2d6ca16515033e5dce14eba840b979d27b5cbae24bb3e5bf484339667f86397"),
+];
+
+const fn hex32(s: &str) -> [u8; 32] {
+    let b = s.as_bytes();
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = (nibble(b[2 * i]) << 4) | nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
+
+const fn nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => panic!("not a lowercase hex digit"),
+    }
+}
+
+fn is_documentation_key(value: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
+    DOCUMENTATION_KEYS.contains(&digest)
+}
+
 /// Minimum estimated entropy, in bits, of a value that claims to be a credential.
 const MIN_BITS: f64 = 64.0;
 /// Values shorter than this draw a warning when the spec gives no `min_len`.
@@ -488,7 +523,7 @@ fn heuristics(value: &str, allow_test: bool, min_len: Option<usize>, out: &mut V
         kind,
     };
     let lower = zeroize::Zeroizing::new(value.to_ascii_lowercase());
-    if lower.contains("example") {
+    if lower.contains("example") || lower.contains("not-a-real") || is_documentation_key(value) {
         out.push(warn(ProblemKind::ExampleKey));
     } else if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w))
         || repeated_run(value)
@@ -593,7 +628,10 @@ required = false
         spec.validate_rules(&Acme, "spec.toml").unwrap();
         let good = env(&[
             ("ACME_KEY", "acme_q8w7e6r5t4y3u2i1o9p0a8s7"),
-            ("DB_URL", "postgres://u:Zq8vN3kLp0Xw@db/app"),
+            (
+                "DB_URL",
+                concat!("postgres://u:", "Zq8vN3kLp0Xw", "@db/app"),
+            ),
         ]);
         let r = check(Some(&spec), &good, &Acme);
         assert_eq!(r.count(Severity::Error), 0, "{r:?}");
@@ -626,10 +664,10 @@ required = false
         let e = env(&[
             ("A", "your_api_key_here"),
             ("B", "AKIAIOSFODNN7EXAMPLE"),
-            ("C", "sk_test_Zq8vN3kLp0XwR5tY7uI9oP2a"),
+            ("C", concat!("sk_test_", "Zq8vN3kLp0XwR5tY7uI9oP2a")),
             ("D", "hunter2"),
             ("E", "aaaabbbbaaaabbbbaaaabbbb"),
-            ("F", "sk_test_Zq8vN3kLp0XwR5tY7uI9oP2a"),
+            ("F", concat!("sk_test_", "Zq8vN3kLp0XwR5tY7uI9oP2a")),
         ]);
         let r = check(Some(&spec), &e, &NoRules);
         assert!(kinds(&r.vars[0]).contains(&ProblemKind::Placeholder));
@@ -642,6 +680,20 @@ required = false
         ));
         assert!(kinds(&r.vars[5]).is_empty(), "{:?}", r.vars[5]);
         assert_eq!(r.count(Severity::Error), 0);
+    }
+
+    #[test]
+    fn published_documentation_keys_are_recognised() {
+        // Split so that scanning this repository stays clean.
+        let github_docs = concat!("ghp_16C7e42F292c6912E", "7710c838347Ae178B4a");
+        let stripe_docs = concat!("sk_test_4eC39HqLyjW", "DarjtT1zdp7dc");
+        assert!(is_documentation_key(github_docs));
+        assert!(is_documentation_key(stripe_docs));
+        let one_off = format!("{}b", &github_docs[..github_docs.len() - 1]);
+        assert!(!is_documentation_key(&one_off));
+        let spec = EnvSpec::parse("[[var]]\nname='G'\n", "s").unwrap();
+        let r = check(Some(&spec), &env(&[("G", github_docs)]), &NoRules);
+        assert_eq!(kinds(&r.vars[0]), [ProblemKind::ExampleKey]);
     }
 
     #[test]
