@@ -215,3 +215,18 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+#[allow(clippy::print_stderr)] // the skip must be visible
+fn a_vault_owned_by_someone_else_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    // Only root can give the file away; elsewhere the check cannot be staged.
+    if let Err(e) = std::os::unix::fs::chown(&path, Some(65534), None) {
+        eprintln!("SKIPPED foreign-owner test: cannot chown ({e})");
+        return;
+    }
+    let e = Vault::open(&path, &pass("pw-one")).unwrap_err();
+    assert!(matches!(e, Error::WrongOwner { owner: 65534, .. }), "{e}");
+    assert!(e.to_string().contains("owned by uid 65534"), "{e}");
+}
