@@ -455,9 +455,11 @@ fn set(ctx: &Ctx, a: SetArgs) -> anyhow::Result<Outcome> {
         eprintln!("hush: stored `{}` in the OS keyring", a.name);
         return Ok(Outcome::Clean);
     }
-    // Unlock first, so a wrong passphrase is found before the value is typed.
-    let mut vault = unlock(ctx, true)?;
+    // Unlock first, so a wrong passphrase is found before the value is typed; lock only once
+    // the value is in hand, so other writers never wait on a prompt.
+    let mut vault = unlock(ctx, false)?;
     let value = read_value(&a.name, &a.source)?;
+    vault.lock_for_update()?;
     let now = SystemTime::now();
     let verb = match vault.get_mut(&a.name) {
         Some(entry) => {
@@ -651,7 +653,7 @@ fn rotate(ctx: &Ctx, a: &RotateArgs) -> anyhow::Result<Outcome> {
 }
 
 fn passwd(ctx: &Ctx, a: &PasswdArgs) -> anyhow::Result<Outcome> {
-    let (mut vault, source) = unlock_from(ctx, true)?;
+    let (mut vault, source) = unlock_from(ctx, false)?;
     let current = vault.kdf();
     let params = if a.kdf_memory_mib.is_some() || a.kdf_passes.is_some() {
         let mib = a.kdf_memory_mib.unwrap_or(current.memory_kib() / 1024);
@@ -665,6 +667,7 @@ fn passwd(ctx: &Ctx, a: &PasswdArgs) -> anyhow::Result<Outcome> {
         None
     };
     let new = new_passphrase(a.new_passphrase_fd, "new vault passphrase")?;
+    vault.lock_for_update()?;
     vault.change_passphrase(&new, params)?;
     vault.save()?;
     if source == Source::Keyring {

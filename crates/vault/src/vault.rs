@@ -83,23 +83,53 @@ impl Vault {
         Vault::from_bytes(path, &bytes, passphrase)
     }
 
-    /// Takes the write lock, then reads and unlocks the vault; the lock is held until the
-    /// returned value is dropped.
+    /// Unlocks the vault, then takes the write lock (see [`Vault::lock_for_update`]); the
+    /// lock is held until the returned value is dropped. The slow key derivation runs before
+    /// the lock is taken, so other writers wait only for the read-modify-write itself.
     ///
     /// # Errors
     ///
     /// As [`Vault::open`], and [`Error::Lock`].
     pub fn open_for_update(path: &Path, passphrase: &SecretString) -> Result<Vault> {
-        crate::harden::disable_core_dumps()?;
-        if !path.exists() {
-            return Err(Error::NotFound {
-                path: path.to_owned(),
-            });
-        }
-        let lock = lock(path)?;
         let mut vault = Vault::open(path, passphrase)?;
-        vault.lock = Some(lock);
+        vault.lock_for_update()?;
         Ok(vault)
+    }
+
+    /// Takes the write lock (waiting for other writers) and reloads the file under it, so
+    /// changes written since this vault was opened are kept. No key derivation: the data key
+    /// is already known and authenticates the current header and entries. Unsaved changes
+    /// made before the call are discarded. A no-op if the lock is already held.
+    ///
+    /// Use it to keep the lock short: open, ask the user for the value, then lock and change.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Lock`]; as [`Vault::open`] for the file read under the lock, with
+    /// [`Error::Corrupted`] also when the file was replaced by another vault meanwhile.
+    pub fn lock_for_update(&mut self) -> Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let lock = lock(&self.path)?;
+        let bytes = read_checked(&self.path)?;
+        let (header, _, _) = format::parse(&self.path, &bytes)?;
+        let entries = format::open_payload(&self.path, &bytes, &self.data_key).map_err(|e| {
+            if header.salt == self.header.salt {
+                e
+            } else {
+                Error::Corrupted {
+                    path: self.path.clone(),
+                    what: "the file was replaced by another vault while it was open; run the command again",
+                }
+            }
+        })?;
+        // INVARIANT: the payload AAD covers the whole header, so a header that opens with our
+        // data key is authentic even if `passwd` re-wrapped the key meanwhile.
+        self.header = header;
+        self.entries = entries;
+        self.lock = Some(lock);
+        Ok(())
     }
 
     /// Unlocks a vault held in memory; `path` only names it in errors and in [`Vault::save`].

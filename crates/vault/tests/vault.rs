@@ -230,3 +230,30 @@ fn a_vault_owned_by_someone_else_is_refused() {
     assert!(matches!(e, Error::WrongOwner { owner: 65534, .. }), "{e}");
     assert!(e.to_string().contains("owned by uid 65534"), "{e}");
 }
+
+#[test]
+fn locking_after_open_keeps_changes_written_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = new_vault(dir.path());
+    let mut slow = Vault::open(&path, &pass("pw-one")).unwrap();
+    // Another writer adds an entry and changes the passphrase meanwhile.
+    let mut other = Vault::open_for_update(&path, &pass("pw-one")).unwrap();
+    other.insert(entry("OTHER", "other-value"));
+    other.change_passphrase(&pass("pw-two"), None).unwrap();
+    other.save().unwrap();
+    drop(other);
+    slow.lock_for_update().unwrap();
+    slow.insert(entry("SLOW", "slow-value"));
+    slow.save().unwrap();
+    drop(slow);
+    let v = Vault::open(&path, &pass("pw-two")).unwrap();
+    let names: Vec<_> = v.entries().map(|e| e.name().to_owned()).collect();
+    assert_eq!(names, ["A", "OTHER", "SLOW"]);
+
+    // A different vault put in its place is detected, not silently merged.
+    let mut stale = Vault::open(&path, &pass("pw-two")).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    drop(Vault::create(&path, &pass("pw-two"), cheap()).unwrap());
+    let e = stale.lock_for_update().unwrap_err();
+    assert!(e.to_string().contains("replaced by another vault"), "{e}");
+}
