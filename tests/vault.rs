@@ -358,6 +358,52 @@ fn passphrase_sources_and_their_errors() {
 }
 
 #[test]
+fn passphrase_fd_is_read_to_the_newline_not_to_eof() {
+    let fx = Fixture::new(&[("K", "v-123456789")]);
+    let mut child = fx
+        .cmd()
+        .env_remove("HUSH_VAULT_PASSPHRASE_FILE")
+        .args(["get", "K", "--passphrase-fd", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The sender keeps the pipe open, as an agent handing over a passphrase would.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{PASS}\n").as_bytes()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("hush waited for EOF on the passphrase descriptor");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(stdin);
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(status.success());
+    assert_eq!(out, "v-123456789\n");
+
+    let (code, _, err) = run_with_stdin(
+        fx.cmd().env_remove("HUSH_VAULT_PASSPHRASE_FILE").args([
+            "set",
+            "K",
+            "--from-stdin",
+            "--passphrase-fd",
+            "0",
+        ]),
+        "x\ny\n",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("stdin cannot carry both"), "{err}");
+}
+
+#[test]
 fn vault_file_permissions_are_enforced() {
     let fx = Fixture::new(&[("K", "v")]);
     std::fs::set_permissions(

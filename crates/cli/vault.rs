@@ -236,7 +236,29 @@ fn read_fd_line(fd: u32) -> anyhow::Result<SecretString> {
     first_line(file, &format!("file descriptor {fd}"))
 }
 
+/// Reads one byte at a time and ends after the first newline: a passphrase can come from a
+/// descriptor its sender keeps open, and nothing after the line is consumed.
+struct OneLine<R> {
+    inner: R,
+    done: bool,
+}
+
+impl<R: Read> Read for OneLine<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(&mut buf[..1])?;
+        self.done = n == 1 && buf[0] == b'\n';
+        Ok(n)
+    }
+}
+
 fn first_line(reader: impl Read, origin: &str) -> anyhow::Result<SecretString> {
+    let reader = OneLine {
+        inner: reader,
+        done: false,
+    };
     let text = hush_vault::read_secret(reader, 64 * 1024, origin)?;
     let line = text.split('\n').next().unwrap_or("");
     let line = line.strip_suffix('\r').unwrap_or(line);
@@ -448,6 +470,9 @@ fn apply_meta(entry: &mut Entry, m: &Metadata, now: SystemTime) -> anyhow::Resul
 
 fn set(ctx: &Ctx, a: SetArgs) -> anyhow::Result<Outcome> {
     hush_vault::validate_name(&a.name)?;
+    if a.source.from_stdin && ctx.passphrase_fd == Some(0) {
+        bail!("stdin cannot carry both the passphrase and the value: pass the passphrase on another descriptor (`--passphrase-fd 3 3<file`)");
+    }
     if a.keyring {
         let store = keyring()?;
         let value = read_value(&a.name, &a.source)?;
@@ -629,6 +654,9 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> anyhow::Result<Outcome> {
 
 fn rotate(ctx: &Ctx, a: &RotateArgs) -> anyhow::Result<Outcome> {
     hush_vault::validate_name(&a.name)?;
+    if a.source.from_stdin && ctx.passphrase_fd == Some(0) {
+        bail!("stdin cannot carry both the passphrase and the value: pass the passphrase on another descriptor (`--passphrase-fd 3 3<file`)");
+    }
     let mut vault = unlock(ctx, true)?;
     if vault.get(&a.name).is_none() {
         return Err(hush_vault::Error::NoSuchEntry {
@@ -789,6 +817,15 @@ fn forget(ctx: &Ctx) -> anyhow::Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_stops_at_the_newline() {
+        let mut src = &b"pass phrase\nrest"[..];
+        let p = first_line(&mut src, "t").unwrap();
+        assert_eq!(p.expose_secret(), "pass phrase");
+        assert_eq!(src, b"rest", "nothing after the line is consumed");
+        assert!(first_line(&b"\n"[..], "t").is_err());
+    }
 
     #[test]
     fn shell_quoting() {
