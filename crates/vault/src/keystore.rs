@@ -111,9 +111,9 @@ impl KeyStore for MockKeyStore {
 /// The platform keyring through the `keyring` crate, entries under one service name.
 ///
 /// Which backend serves it is fixed at build time by this crate's features: `keyutils` (Linux
-/// kernel user keyring: readable by your uid's processes, gone at reboot; the default, needs
-/// no D-Bus), `secret-service` (GNOME Keyring,
-/// KWallet over D-Bus), `apple-native`, `windows-native`.
+/// kernel user keyring: readable by your uid's processes, gone when the last one exits or at
+/// reboot; the default, needs no D-Bus), `secret-service` (GNOME Keyring, KWallet over
+/// D-Bus), `apple-native`, `windows-native`.
 #[derive(Debug, Clone)]
 pub struct OsKeyStore {
     service: String,
@@ -258,7 +258,7 @@ impl KeyStore for OsKeyStore {
 /// keyring-rs puts keys in the *session* keyring. A process started outside a login session
 /// (containers, CI, `ssh host cmd`, many service managers) gets a session keyring of its own
 /// that dies with it, so a remembered passphrase would vanish when `hush` exits. Keys go to the
-/// *user* keyring instead (one per uid, until reboot), and since other processes of the uid do
+/// *user* keyring instead (one per uid, alive while the uid has processes), and since other processes of the uid do
 /// not "possess" it outside a login session, the key's user permissions grant what the
 /// possessor has; group and others get nothing.
 #[cfg(all(
