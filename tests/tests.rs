@@ -5,3 +5,4 @@ mod util;
 mod precommit;
 mod rules;
 mod scan;
+mod vault;

@@ -8,9 +8,11 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod env;
 mod hook;
 mod rules;
 mod scan;
+mod vault;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,6 +37,11 @@ enum Command {
     /// Install or remove the git pre-commit hook that runs `hush scan --staged`.
     #[command(subcommand)]
     Hook(hook::HookCommand),
+    /// Keep secrets in an encrypted vault file or the OS keyring.
+    Vault(vault::VaultArgs),
+    /// Check the environment variables a program expects.
+    #[command(subcommand)]
+    Env(env::EnvCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -52,6 +59,8 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Scan(args) => scan::run(*args),
         Command::Hook(cmd) => hook::run(cmd),
+        Command::Vault(args) => vault::run(args),
+        Command::Env(cmd) => env::run(cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
