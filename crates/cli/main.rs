@@ -7,6 +7,7 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod policy;
 mod rules;
 
 use std::io::Write;
@@ -27,6 +28,9 @@ enum Command {
     /// List and check detection rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Check policies, explain decisions, list built-in profiles.
+    #[command(subcommand)]
+    Policy(Box<policy::PolicyCommand>),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Policy(cmd) => policy::run(*cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
