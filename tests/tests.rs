@@ -4,4 +4,5 @@ mod util;
 
 mod rules;
 
+mod audit;
 mod policy;

@@ -7,6 +7,7 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit;
 mod policy;
 mod rules;
 
@@ -31,6 +32,9 @@ enum Command {
     /// Check policies, explain decisions, list built-in profiles.
     #[command(subcommand)]
     Policy(Box<policy::PolicyCommand>),
+    /// Verify, review and summarise audit logs.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Policy(cmd) => policy::run(*cmd),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

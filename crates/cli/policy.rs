@@ -16,7 +16,7 @@ pub(crate) enum PolicyCommand {
     /// Print the decision for one request, with the rules, reasons and risk behind it.
     ///
     /// Exits 0 when allowed, 1 when denied or when it needs confirmation.
-    Explain(ExplainArgs),
+    Explain(Box<ExplainArgs>),
     /// List the built-in profiles, or print one.
     Profiles {
         /// Print this profile's TOML.
@@ -82,6 +82,12 @@ pub(crate) struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Append the request and the decision to this audit log (redacted, hash-chained).
+    #[arg(long, value_name = "LOG")]
+    audit: Option<PathBuf>,
+    /// Sign the audit log's checkpoints with this key file (see `hush audit keygen`).
+    #[arg(long, value_name = "FILE", requires = "audit")]
+    audit_key: Option<PathBuf>,
     /// The command and its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
@@ -222,7 +228,17 @@ fn explain(a: &ExplainArgs) -> anyhow::Result<Outcome> {
         Request::exec(program.clone(), args.iter().cloned(), cwd)
             .with_secrets(a.secrets.iter().cloned())
     };
-    let d = policy.evaluate(&canonicalize_request(&request));
+    let request = canonicalize_request(&request);
+    let start = std::time::Instant::now();
+    let d = policy.evaluate(&request);
+    let latency = start.elapsed();
+    if let Some(log) = &a.audit {
+        let mut w = crate::audit::open_writer(log, a.audit_key.as_ref(), policy.sources())?;
+        let id = format!("{}-1", w.session());
+        w.append(&crate::audit::request_event(&id, &request))?;
+        w.append(&crate::audit::decision_event(&id, &d, latency))?;
+        w.close()?;
+    }
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => {

@@ -21,6 +21,12 @@ pub const MAX_ARGS: usize = 4096;
 /// Deepest nesting of MCP arguments evaluation accepts; deeper denies.
 pub const MAX_JSON_DEPTH: usize = 64;
 
+/// The names in [`WRAPPERS`].
+pub(crate) const WRAPPER_NAMES: &[&str] = &[
+    "env", "nice", "nohup", "setsid", "time", "timeout", "stdbuf", "sudo", "doas", "xargs", "exec",
+    "command", "chrt", "ionice", "taskset", "flock",
+];
+
 /// Wrappers that run another command, and their options that take a value.
 const WRAPPERS: &[(&str, &[&str], usize)] = &[
     (
@@ -157,7 +163,11 @@ impl Policy {
 
         // Secrets go to the tool that really runs: the innermost of the wrapper chain.
         let (program, _) = tool;
-        let path = normalize(program, &e.cwd);
+        let path = if program.contains('/') {
+            normalize(program, &e.cwd)
+        } else {
+            String::new()
+        };
         for s in &self.secrets {
             let granted = match &s.programs {
                 None => true,
@@ -543,6 +553,9 @@ fn check_cwd(cwd: &str) -> Result<(), String> {
 /// The command a wrapper (`env`, `nice`, `timeout`, `sudo`, `xargs`, ...) runs, if any.
 fn unwrap_wrapper<'a>(program: &'a str, args: &'a [String]) -> Option<(&'a str, &'a [String])> {
     let name = basename(program);
+    if crate::risk::class(name) & crate::risk::CLASS_WRAPPER == 0 {
+        return None;
+    }
     let (_, with_value, positionals) = WRAPPERS.iter().find(|(w, _, _)| *w == name)?;
     let mut i = 0;
     let mut skip_pos = *positionals;
@@ -573,4 +586,26 @@ fn unwrap_wrapper<'a>(program: &'a str, args: &'a [String]) -> Option<(&'a str, 
     let rest = args.get(i..)?;
     let (p, r) = rest.split_first()?;
     Some((p.as_str(), r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapper_names_match_the_table() {
+        let names: Vec<&str> = WRAPPERS.iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(names, WRAPPER_NAMES);
+    }
+
+    #[test]
+    fn unwraps_options_assignments_and_positionals() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = args(&["-u", "HOME", "A=1", "sh", "-c", "x"]);
+        assert_eq!(unwrap_wrapper("env", &a).unwrap().0, "sh");
+        let a = args(&["-s", "KILL", "30", "git", "status"]);
+        assert_eq!(unwrap_wrapper("/usr/bin/timeout", &a).unwrap().0, "git");
+        assert!(unwrap_wrapper("git", &a).is_none());
+        assert!(unwrap_wrapper("env", &args(&["A=1"])).is_none());
+    }
 }

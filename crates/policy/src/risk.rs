@@ -160,8 +160,41 @@ pub(crate) fn basename(program: &str) -> &str {
     program.rsplit('/').next().unwrap_or(program)
 }
 
+pub(crate) const CLASS_SHELL: u8 = 1;
+pub(crate) const CLASS_DESTRUCTIVE: u8 = 2;
+pub(crate) const CLASS_NETWORK: u8 = 4;
+pub(crate) const CLASS_WRAPPER: u8 = 8;
+pub(crate) const CLASS_INLINE: u8 = 16;
+
+/// What a program's file name is known to be (`CLASS_*` bits): one hash lookup instead of a
+/// scan of every table on every decision.
+pub(crate) fn class(name: &str) -> u8 {
+    static MAP: std::sync::OnceLock<std::collections::HashMap<&'static str, u8>> =
+        std::sync::OnceLock::new();
+    let map = MAP.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for (list, bit) in [
+            (SHELLS, CLASS_SHELL),
+            (DESTRUCTIVE, CLASS_DESTRUCTIVE),
+            (NETWORK, CLASS_NETWORK),
+        ] {
+            for n in list {
+                *m.entry(*n).or_insert(0) |= bit;
+            }
+        }
+        for (n, _) in INLINE_CODE {
+            *m.entry(*n).or_insert(0) |= CLASS_INLINE;
+        }
+        for n in crate::eval::WRAPPER_NAMES {
+            *m.entry(*n).or_insert(0) |= CLASS_WRAPPER;
+        }
+        m
+    });
+    map.get(name).copied().unwrap_or(0)
+}
+
 pub(crate) fn is_shell(program: &str) -> bool {
-    SHELLS.contains(&basename(program))
+    class(basename(program)) & CLASS_SHELL != 0
 }
 
 /// Whether `program args` runs inline code (`python -c`, `node -e`, `sh`).
@@ -171,6 +204,9 @@ pub(crate) fn runs_inline_code(program: &str, args: &[String]) -> bool {
         return true;
     }
     let stem = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if class(name) & CLASS_INLINE == 0 && class(stem) & CLASS_INLINE == 0 {
+        return false;
+    }
     INLINE_CODE.iter().any(|(p, flags)| {
         (*p == name || *p == stem) && args.iter().any(|a| flags.contains(&a.as_str()))
     })
@@ -263,6 +299,7 @@ impl Assessor<'_> {
     /// Flags for running `program args` in `cwd`.
     pub(crate) fn exec(&self, risk: &mut Risk, program: &str, args: &[String], cwd: &str) {
         let name = basename(program);
+        let cls = class(name);
         let code = runs_inline_code(program, args);
         if code {
             risk.flag(
@@ -272,8 +309,8 @@ impl Assessor<'_> {
             );
         }
         let destructive =
-            DESTRUCTIVE.contains(&name) || (name == "find" && args.iter().any(|a| a == "-delete"));
-        if NETWORK.contains(&name)
+            cls & CLASS_DESTRUCTIVE != 0 || (name == "find" && args.iter().any(|a| a == "-delete"));
+        if cls & CLASS_NETWORK != 0
             || (name == "git"
                 && args
                     .first()
