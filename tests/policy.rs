@@ -140,3 +140,38 @@ fn profiles_lists_and_prints() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown profile `nope`"), "{err}");
 }
+
+#[test]
+fn the_readme_policy_checks_as_shown() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("# agent.toml\nextends")
+        .expect("README policy example");
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("agent.toml");
+    std::fs::write(&f, &readme[start..end]).unwrap();
+    let (code, out, err) =
+        run(hush()
+            .current_dir(dir.path())
+            .args(["policy", "check", "agent.toml"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        readme.contains(&out),
+        "README shows other output than:\n{out}"
+    );
+    let (code, out, _) = run(hush().current_dir(dir.path()).args([
+        "policy",
+        "explain",
+        "agent.toml",
+        "--",
+        "cat",
+        "../../etc/hosts",
+    ]));
+    assert_eq!(code, 1);
+    assert!(
+        readme.contains(&out),
+        "README shows other output than:\n{out}"
+    );
+}

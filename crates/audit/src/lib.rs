@@ -74,5 +74,5 @@ pub use key::{parse_public_key, CheckpointKey};
 pub use record::{Record, GENESIS, MAX_RECORD_BYTES};
 pub use review::{Call, Review, ToolCounts};
 pub use sanitize::Sanitizer;
-pub use verify::{read_records, verify, Problem, ProblemKind, Report};
+pub use verify::{read_records, records_from, verify, verify_bytes, Problem, ProblemKind, Report};
 pub use writer::{checkpoint_path, AuditWriter, Clock, Durability, Options, SystemClock};

@@ -131,6 +131,55 @@ impl Report {
 /// [`AuditError::Io`] when the log cannot be read; [`AuditError::PublicKey`] for a bad `key`.
 /// Tampering is not an error: it is the report's `problem`.
 pub fn verify(log: &Path, key: Option<&str>) -> Result<Report, AuditError> {
+    let ckpt = checkpoint_path(log);
+    let open_log = || -> std::io::Result<Option<Reader<'_>>> {
+        Ok(Some(Box::new(std::io::BufReader::new(
+            std::fs::File::open(log)?,
+        ))))
+    };
+    let open_ckpt = || -> std::io::Result<Option<Reader<'_>>> {
+        match std::fs::File::open(&ckpt) {
+            Ok(f) => Ok(Some(Box::new(std::io::BufReader::new(f)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    verify_sources((log, &open_log), (&ckpt, &open_ckpt), key)
+}
+
+/// [`verify`] on a log and its checkpoints held in memory (empty `checkpoints`: none).
+///
+/// # Errors
+///
+/// [`AuditError::PublicKey`] for a bad `key`.
+pub fn verify_bytes(
+    log: &[u8],
+    checkpoints: &[u8],
+    key: Option<&str>,
+) -> Result<Report, AuditError> {
+    let open_log = || -> std::io::Result<Option<Reader<'_>>> { Ok(Some(Box::new(log))) };
+    let open_ckpt = || -> std::io::Result<Option<Reader<'_>>> {
+        Ok((!checkpoints.is_empty()).then(|| Box::new(checkpoints) as Reader<'_>))
+    };
+    verify_sources(
+        (Path::new("<log>"), &open_log),
+        (Path::new("<checkpoints>"), &open_ckpt),
+        key,
+    )
+}
+
+type Reader<'a> = Box<dyn BufRead + 'a>;
+/// Opens a source afresh (`None`: it does not exist). Named by the path in errors.
+type Open<'a, 'b> = (
+    &'b Path,
+    &'b dyn Fn() -> std::io::Result<Option<Reader<'a>>>,
+);
+
+fn verify_sources(
+    log: Open<'_, '_>,
+    ckpt: Open<'_, '_>,
+    key: Option<&str>,
+) -> Result<Report, AuditError> {
     let trusted = key.map(parse_public_key).transpose()?;
     let mut report = Report {
         records: 0,
@@ -142,7 +191,7 @@ pub fn verify(log: &Path, key: Option<&str>) -> Result<Report, AuditError> {
         anchored: trusted.is_some(),
         problem: None,
     };
-    let checkpoints = match read_checkpoints(&checkpoint_path(log), trusted, &mut report)? {
+    let checkpoints = match read_checkpoints(ckpt, trusted, &mut report)? {
         Ok(c) => c,
         Err(p) => {
             report.problem = Some(p);
@@ -159,14 +208,12 @@ pub fn verify(log: &Path, key: Option<&str>) -> Result<Report, AuditError> {
 type Checkpoints = BTreeMap<u64, (u64, Checkpoint)>;
 
 fn read_checkpoints(
-    path: &Path,
+    (path, open): Open<'_, '_>,
     trusted: Option<VerifyingKey>,
     report: &mut Report,
 ) -> Result<Result<Checkpoints, Problem>, AuditError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ok(BTreeMap::new())),
-        Err(e) => return Err(AuditError::io(path, e)),
+    let Some(file) = open().map_err(|e| AuditError::io(path, e))? else {
+        return Ok(Ok(BTreeMap::new()));
     };
     let mut key = trusted;
     let mut out = BTreeMap::new();
@@ -178,7 +225,7 @@ fn read_checkpoints(
         seq,
         message,
     };
-    for (i, line) in bounded_lines(std::io::BufReader::new(file)).enumerate() {
+    for (i, line) in bounded_lines(file).enumerate() {
         let n = i as u64 + 1;
         let line = line.map_err(|e| AuditError::io(path, e))?;
         let Some(line) = line else {
@@ -243,11 +290,13 @@ fn read_checkpoints(
 }
 
 fn check_records(
-    log: &Path,
+    (log, open): Open<'_, '_>,
     checkpoints: &Checkpoints,
     report: &mut Report,
 ) -> Result<Result<(), Problem>, AuditError> {
-    let file = std::fs::File::open(log).map_err(|e| AuditError::io(log, e))?;
+    let file = open()
+        .map_err(|e| AuditError::io(log, e))?
+        .ok_or_else(|| AuditError::io(log, std::io::ErrorKind::NotFound.into()))?;
     let mut prev_hash = GENESIS;
     let mut prev_seq = 0u64;
     let mut sessions: HashMap<String, ()> = HashMap::new();
@@ -259,7 +308,7 @@ fn check_records(
         seq,
         message,
     };
-    for (i, line) in bounded_lines(std::io::BufReader::new(file)).enumerate() {
+    for (i, line) in bounded_lines(file).enumerate() {
         let n = i as u64 + 1;
         let line = line.map_err(|e| AuditError::io(log, e))?;
         let Some(line) = line else {
@@ -287,9 +336,9 @@ fn check_records(
                 return Ok(Err(problem(ProblemKind::Malformed, n, None, m)))
             }
         };
-        let expected = prev_seq + 1;
+        let expected = prev_seq.saturating_add(1);
         if r.seq > expected {
-            if seq_appears_later(log, n, expected)? {
+            if seq_appears_later((log, open), n, expected)? {
                 return Ok(Err(problem(
                     ProblemKind::Reordered,
                     n,
@@ -354,7 +403,7 @@ fn check_records(
                 kind: ProblemKind::Truncated,
                 line: report.records + 1,
                 in_checkpoints: false,
-                seq: Some(prev_seq + 1),
+                seq: Some(prev_seq.saturating_add(1)),
                 message: format!(
                     "the log ends at seq {prev_seq} but checkpoints line {cl} signed seq {seq}: {} record(s) removed from the end",
                     seq - prev_seq
@@ -381,9 +430,11 @@ fn check_records(
 }
 
 /// Whether a record with `seq` comes after line `after` (tells a move from a deletion).
-fn seq_appears_later(log: &Path, after: u64, seq: u64) -> Result<bool, AuditError> {
-    let file = std::fs::File::open(log).map_err(|e| AuditError::io(log, e))?;
-    for line in bounded_lines(std::io::BufReader::new(file)).skip(after as usize) {
+fn seq_appears_later((log, open): Open<'_, '_>, after: u64, seq: u64) -> Result<bool, AuditError> {
+    let Some(file) = open().map_err(|e| AuditError::io(log, e))? else {
+        return Ok(false);
+    };
+    for line in bounded_lines(file).skip(after as usize) {
         let Some(line) = line.map_err(|e| AuditError::io(log, e))? else {
             continue;
         };
@@ -456,23 +507,26 @@ pub fn read_records(
     log: &Path,
 ) -> Result<impl Iterator<Item = Result<crate::Record, String>>, AuditError> {
     let file = std::fs::File::open(log).map_err(|e| AuditError::io(log, e))?;
+    Ok(records_from(std::io::BufReader::new(file)))
+}
+
+/// [`read_records`] over any reader (a log held in memory, a pipe).
+pub fn records_from<R: BufRead>(reader: R) -> impl Iterator<Item = Result<crate::Record, String>> {
     let mut stop = false;
-    Ok(bounded_lines(std::io::BufReader::new(file))
-        .enumerate()
-        .map_while(move |(i, l)| {
-            if stop {
-                return None;
-            }
-            let n = i + 1;
-            let r = match l {
-                Err(e) => Err(format!("line {n}: {e}")),
-                Ok(None) => Err(format!("line {n}: longer than {MAX_RECORD_BYTES} bytes")),
-                Ok(Some(line)) => decode(&line).map(|(r, _)| r).map_err(|e| match e {
-                    LineError::HashMismatch => format!("line {n}: content does not match its hash"),
-                    LineError::Malformed(m) => format!("line {n}: {m}"),
-                }),
-            };
-            stop = r.is_err();
-            Some(r)
-        }))
+    bounded_lines(reader).enumerate().map_while(move |(i, l)| {
+        if stop {
+            return None;
+        }
+        let n = i + 1;
+        let r = match l {
+            Err(e) => Err(format!("line {n}: {e}")),
+            Ok(None) => Err(format!("line {n}: longer than {MAX_RECORD_BYTES} bytes")),
+            Ok(Some(line)) => decode(&line).map(|(r, _)| r).map_err(|e| match e {
+                LineError::HashMismatch => format!("line {n}: content does not match its hash"),
+                LineError::Malformed(m) => format!("line {n}: {m}"),
+            }),
+        };
+        stop = r.is_err();
+        Some(r)
+    })
 }

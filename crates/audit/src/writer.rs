@@ -222,7 +222,11 @@ impl AuditWriter {
         let pending = std::mem::take(&mut self.pending);
         let mut due = false;
         for (v, time) in &pending {
-            self.seq += 1;
+            self.seq = self.seq.checked_add(1).ok_or_else(|| AuditError::Tail {
+                path: self.path.clone(),
+                line: 0,
+                message: "the last record's seq is the largest possible: start a new log".into(),
+            })?;
             self.head = encode(&mut self.buf, self.seq, time, &self.session, &self.head, v);
             self.written += 1;
             self.since_checkpoint += 1;

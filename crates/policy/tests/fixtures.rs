@@ -135,3 +135,20 @@ fn every_builtin_profile_loads_alone() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+#[test]
+fn the_documented_example_is_valid_and_passes_its_tests() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md"))
+            .unwrap();
+    let start = doc
+        .find("```toml\n# agent.toml")
+        .expect("example in docs/policy.md")
+        + "```toml\n".len();
+    let end = start + doc[start..].find("\n```").unwrap();
+    let policy = Loader::new(ctx())
+        .text(Tier::Project, "docs/policy.md", &doc[start..end])
+        .load()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(assert_tests_pass("docs/policy.md", &policy) >= 10);
+}
