@@ -156,12 +156,20 @@ pub(crate) fn has_dotdot(raw: &str) -> bool {
 
 /// `%2e%2e`, `..%2f`, `%2e%2e%5c`, overlong `%c0%ae` forms.
 pub(crate) fn has_encoded_traversal(raw: &str) -> bool {
-    let lower = raw.to_ascii_lowercase();
-    [
-        "%2e%2e", "..%2f", "..%5c", "%2e.", ".%2e", "%c0%ae", "%252e",
-    ]
-    .iter()
-    .any(|p| lower.contains(p))
+    static AC: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    if !raw.contains('%') {
+        return false;
+    }
+    let ac = AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([
+                "%2e%2e", "..%2f", "..%5c", "%2e.", ".%2e", "%c0%ae", "%252e",
+            ])
+            .ok()
+    });
+    // INVARIANT: fixed patterns always build; if they did not, every `%` counts as traversal.
+    ac.as_ref().is_none_or(|ac| ac.is_match(raw))
 }
 
 #[cfg(test)]

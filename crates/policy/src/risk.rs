@@ -106,6 +106,7 @@ const INLINE_CODE: &[(&str, &[&str])] = &[
 /// Compiled sensitive-path globs for one home directory.
 #[derive(Debug)]
 pub(crate) struct Sensitive {
+    home: String,
     set: GlobSet,
     levels: Vec<(RiskLevel, &'static str)>,
 }
@@ -127,14 +128,38 @@ impl Sensitive {
             }
         }
         Sensitive {
+            home: home.to_string(),
             set: b.build().unwrap_or_else(|_| GlobSet::empty()),
             levels,
         }
     }
 
+    /// A necessary condition for [`Sensitive::level`], cheap enough for every argument: the
+    /// table's patterns all live under a hidden directory or `Library` of home, under `/etc`,
+    /// `/proc` or `/root`, or name a dot file, an `id_*` key or a key-store extension.
+    fn may_match(&self, path: &str) -> bool {
+        if let Some(rest) = path
+            .strip_prefix(self.home.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            if rest.starts_with('.') || rest.starts_with("Library/") {
+                return true;
+            }
+        }
+        if path.starts_with("/etc/") || path.starts_with("/proc/") || path.starts_with("/root") {
+            return true;
+        }
+        let name = basename(path);
+        name.starts_with('.')
+            || name.starts_with("id_")
+            || [".pem", ".p12", ".pfx", ".kdbx", ".keychain", ".keychain-db"]
+                .iter()
+                .any(|e| name.ends_with(e))
+    }
+
     /// The highest level of a sensitive pattern `path` (normalised) matches.
     pub(crate) fn level(&self, path: &str) -> Option<(RiskLevel, &'static str)> {
-        if !self.set.is_match(path) {
+        if !self.may_match(path) || !self.set.is_match(path) {
             return None;
         }
         self.set
@@ -440,6 +465,14 @@ mod tests {
         );
         assert_eq!(s.level("/w/app/.env").unwrap().0, RiskLevel::High);
         assert!(s.level("/w/src/main.rs").is_none());
+        // The prefilter lets through a sample path of every pattern in the table.
+        for (pat, _) in SENSITIVE {
+            let sample = pat
+                .replace("~", "/home/me")
+                .replace("**", "a/b")
+                .replace('*', "x");
+            assert!(s.level(&sample).is_some(), "{pat} -> {sample}");
+        }
     }
 
     #[test]
