@@ -306,18 +306,21 @@ impl Policy {
         }
         d.effect = Effect::Allow;
         for layer in &self.net {
-            let where_ = format!("{} tier, {}", layer.tier.as_str(), layer.location);
+            let where_ = || format!("{} tier, {}", layer.tier.as_str(), layer.location);
             if let Some(h) = layer.deny.iter().find(|h| h.matches(&host, c.port)) {
                 d.effect = Effect::Deny;
                 d.rules.push(format!("network.deny:{}", h.src).into());
-                d.reasons
-                    .push(format!("`{target}` is denied by `{}` ({where_})", h.src));
+                d.reasons.push(format!(
+                    "`{target}` is denied by `{}` ({})",
+                    h.src,
+                    where_()
+                ));
                 continue;
             }
             match layer.mode {
                 NetworkMode::Off => {
                     d.effect = Effect::Deny;
-                    d.reasons.push(format!("network is off ({where_})"));
+                    d.reasons.push(format!("network is off ({})", where_()));
                 }
                 NetworkMode::Allowlist => {
                     if let Some(h) = layer.allow.iter().find(|h| h.matches(&host, c.port)) {
@@ -327,11 +330,14 @@ impl Policy {
                     } else {
                         d.effect = Effect::Deny;
                         d.reasons.push(format!(
-                            "`{target}` is not in the network allowlist ({where_})"
+                            "`{target}` is not in the network allowlist ({})",
+                            where_()
                         ));
                     }
                 }
-                NetworkMode::Any => d.reasons.push(format!("network mode is any ({where_})")),
+                NetworkMode::Any => d
+                    .reasons
+                    .push(format!("network mode is any ({})", where_())),
             }
         }
         if d.effect == Effect::Deny {

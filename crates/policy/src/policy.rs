@@ -72,8 +72,9 @@ pub(crate) struct HostPort {
 }
 
 impl HostPort {
+    /// `host` must be lowercase already.
     pub(crate) fn matches(&self, host: &str, port: u16) -> bool {
-        self.port.is_none_or(|p| p == port) && self.host.is_match(host.to_ascii_lowercase())
+        self.port.is_none_or(|p| p == port) && self.host.is_match(host)
     }
 }
 
