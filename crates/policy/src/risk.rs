@@ -194,10 +194,10 @@ pub(crate) const CLASS_INLINE: u8 = 16;
 /// What a program's file name is known to be (`CLASS_*` bits): one hash lookup instead of a
 /// scan of every table on every decision.
 pub(crate) fn class(name: &str) -> u8 {
-    static MAP: std::sync::OnceLock<std::collections::HashMap<&'static str, u8>> =
-        std::sync::OnceLock::new();
+    type Map = std::collections::HashMap<&'static str, u8, std::hash::BuildHasherDefault<Fnv>>;
+    static MAP: std::sync::OnceLock<Map> = std::sync::OnceLock::new();
     let map = MAP.get_or_init(|| {
-        let mut m = std::collections::HashMap::new();
+        let mut m = Map::default();
         for (list, bit) in [
             (SHELLS, CLASS_SHELL),
             (DESTRUCTIVE, CLASS_DESTRUCTIVE),
@@ -216,6 +216,25 @@ pub(crate) fn class(name: &str) -> u8 {
         m
     });
     map.get(name).copied().unwrap_or(0)
+}
+
+/// FNV-1a: the keys are a few dozen fixed program names, so SipHash's flooding resistance
+/// buys nothing and costs most of the lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 pub(crate) fn is_shell(program: &str) -> bool {
