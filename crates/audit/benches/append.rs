@@ -5,9 +5,11 @@
 //! closes it (final fsync and checkpoint included).
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use hush_audit::{AuditWriter, CheckpointKey, Durability, Event, Flag, Options, Sanitizer, Target};
+use hush_patterns::RuleSet;
 
 fn events(n: usize) -> Vec<Event> {
     (0..n)
@@ -44,7 +46,7 @@ fn events(n: usize) -> Vec<Event> {
         .collect()
 }
 
-fn run(events: &[Event], durability: Durability, sanitizer: fn() -> Sanitizer) {
+fn run(events: &[Event], durability: Durability, sanitizer: impl Fn() -> Sanitizer) {
     let dir = tempfile::tempdir().unwrap();
     let mut o = Options::default();
     o.durability = durability;
@@ -62,12 +64,11 @@ fn run(events: &[Event], durability: Durability, sanitizer: fn() -> Sanitizer) {
     w.close().unwrap();
 }
 
-fn builtin() -> Sanitizer {
-    Sanitizer::builtin().unwrap()
-}
-
 fn bench(c: &mut Criterion) {
     let evs = events(5_000);
+    // The rule pack compiles once, as in a long-running executor.
+    let rules = Arc::new(RuleSet::builtin().unwrap());
+    let builtin = || Sanitizer::new(rules.clone());
     let mut g = c.benchmark_group("audit-append");
     g.sample_size(10);
     g.throughput(Throughput::Elements(evs.len() as u64));

@@ -87,6 +87,8 @@ pub struct AuditWriter {
     path: PathBuf,
     ckpt_path: PathBuf,
     file: File,
+    /// The same open file, shared with the lock guard (no `dup` per write).
+    lock: std::sync::Arc<File>,
     ckpt: File,
     sanitizer: Sanitizer,
     key: Option<CheckpointKey>,
@@ -134,6 +136,7 @@ impl AuditWriter {
         clock: Box<dyn Clock>,
     ) -> Result<AuditWriter, AuditError> {
         let file = open_append(path)?;
+        let lock = std::sync::Arc::new(file.try_clone().map_err(|e| AuditError::io(path, e))?);
         let ckpt_path = checkpoint_path(path);
         let ckpt = open_append(&ckpt_path)?;
         let session = match &opts.session {
@@ -150,6 +153,7 @@ impl AuditWriter {
             path: path.to_path_buf(),
             ckpt_path,
             file,
+            lock,
             ckpt,
             sanitizer,
             key,
@@ -216,7 +220,7 @@ impl AuditWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let _lock = Lock::exclusive(&self.file, &self.path)?;
+        let _lock = Lock::exclusive(&self.lock, &self.path)?;
         self.sync_tail()?;
         self.buf.clear();
         let pending = std::mem::take(&mut self.pending);
@@ -258,7 +262,7 @@ impl AuditWriter {
     /// [`AuditError::Io`] or [`AuditError::Tail`].
     pub fn checkpoint(&mut self) -> Result<(), AuditError> {
         self.flush()?;
-        let _lock = Lock::exclusive(&self.file, &self.path)?;
+        let _lock = Lock::exclusive(&self.lock, &self.path)?;
         self.sync_tail()?;
         self.checkpoint_locked(false)
     }
@@ -282,7 +286,7 @@ impl AuditWriter {
         };
         self.append(&end)?;
         self.flush()?;
-        let _lock = Lock::exclusive(&self.file, &self.path)?;
+        let _lock = Lock::exclusive(&self.lock, &self.path)?;
         self.sync_tail()?;
         self.checkpoint_locked(true)?;
         self.file
@@ -385,20 +389,18 @@ fn read_tail(file: &mut File, path: &Path, len: u64) -> Result<(u64, [u8; 32]), 
 }
 
 /// An exclusive `flock` on the log, released on drop (no-op where `flock` does not exist).
-/// Holds its own descriptor of the same open file, so the writer stays free to borrow.
 struct Lock {
     #[cfg(unix)]
-    file: File,
+    file: std::sync::Arc<File>,
 }
 
 impl Lock {
-    fn exclusive(file: &File, path: &Path) -> Result<Lock, AuditError> {
+    fn exclusive(file: &std::sync::Arc<File>, path: &Path) -> Result<Lock, AuditError> {
         #[cfg(unix)]
         {
-            let file = file.try_clone().map_err(|e| AuditError::io(path, e))?;
-            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            rustix::fs::flock(&**file, rustix::fs::FlockOperation::LockExclusive)
                 .map_err(|e| AuditError::io(path, e.into()))?;
-            Ok(Lock { file })
+            Ok(Lock { file: file.clone() })
         }
         #[cfg(not(unix))]
         {
@@ -411,6 +413,6 @@ impl Lock {
 impl Drop for Lock {
     fn drop(&mut self) {
         #[cfg(unix)]
-        let _ = rustix::fs::flock(&self.file, rustix::fs::FlockOperation::Unlock);
+        let _ = rustix::fs::flock(&*self.file, rustix::fs::FlockOperation::Unlock);
     }
 }
