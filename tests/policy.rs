@@ -175,3 +175,32 @@ fn the_readme_policy_checks_as_shown() {
         "README shows other output than:\n{out}"
     );
 }
+
+#[test]
+fn tiers_from_the_command_line_let_a_system_deny_win() {
+    let dir = fixture("tiers/deny-wins");
+    let (code, out, err) = run(hush().args([
+        "policy",
+        "explain",
+        &format!("{dir}/project.toml"),
+        "--system",
+        &format!("{dir}/system.toml"),
+        "--",
+        "curl",
+        "https://example.com",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("  - denied by rule `sys.no-curl` (system tier): administrator: no curl\n"),
+        "{out}"
+    );
+    let (code, out, _) = run(hush().args([
+        "policy",
+        "explain",
+        &format!("{dir}/project.toml"),
+        "--",
+        "curl",
+        "https://example.com",
+    ]));
+    assert_eq!(code, 0, "{out}");
+}
