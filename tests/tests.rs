@@ -2,6 +2,8 @@
 
 mod util;
 
+mod audit;
+mod policy;
 mod precommit;
 mod rules;
 mod scan;

@@ -8,8 +8,10 @@
 // The binary's job is to print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit;
 mod env;
 mod hook;
+mod policy;
 mod rules;
 mod scan;
 mod vault;
@@ -42,6 +44,12 @@ enum Command {
     /// Check the environment variables a program expects.
     #[command(subcommand)]
     Env(env::EnvCommand),
+    /// Check policies, explain decisions, list built-in profiles.
+    #[command(subcommand)]
+    Policy(Box<policy::PolicyCommand>),
+    /// Verify, review and summarise audit logs.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -61,6 +69,8 @@ fn main() -> ExitCode {
         Command::Hook(cmd) => hook::run(cmd),
         Command::Vault(args) => vault::run(args),
         Command::Env(cmd) => env::run(cmd),
+        Command::Policy(cmd) => policy::run(*cmd),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -1,0 +1,83 @@
+//! Every string of every event goes through the redactor before it is written.
+
+use std::sync::Arc;
+
+use hush_patterns::{KnownValues, RuleSet};
+use hush_stream::{Options, Redaction};
+
+use crate::error::AuditError;
+
+/// Redacts secrets (the rule pack and registered known values) from events.
+#[derive(Debug)]
+pub struct Sanitizer {
+    redaction: Option<Redaction>,
+    known: KnownValues,
+}
+
+impl Sanitizer {
+    /// Redacts with `rules` (label style: `[REDACTED:rule-id]`).
+    pub fn new(rules: Arc<RuleSet>) -> Sanitizer {
+        Sanitizer {
+            redaction: Some(Redaction::new(rules, Options::default())),
+            known: KnownValues::empty(),
+        }
+    }
+
+    /// Redacts with the built-in rule pack.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::Encode`] if the pack does not compile.
+    pub fn builtin() -> Result<Sanitizer, AuditError> {
+        let rules = RuleSet::builtin().map_err(|e| AuditError::Encode(e.to_string()))?;
+        Ok(Sanitizer::new(Arc::new(rules)))
+    }
+
+    /// Also redacts these exact values (the secrets injected into a tool), in any encoding.
+    #[must_use]
+    pub fn with_known(mut self, known: KnownValues) -> Sanitizer {
+        self.known = known;
+        self
+    }
+
+    /// Writes events as they are. Only for benchmarks and tests of the format itself.
+    pub fn danger_unredacted() -> Sanitizer {
+        Sanitizer {
+            redaction: None,
+            known: KnownValues::empty(),
+        }
+    }
+
+    /// Redacts every string (and object key) in `v`; returns how many replacements were made.
+    pub(crate) fn clean(&self, v: &mut serde_json::Value) -> u64 {
+        let Some(r) = &self.redaction else { return 0 };
+        clean_value(r, &self.known, v)
+    }
+}
+
+fn clean_str(r: &Redaction, known: &KnownValues, s: &mut String) -> u64 {
+    let mut out = Vec::new();
+    let n = r.redact_into(s.as_bytes(), known, &mut out);
+    if n > 0 {
+        *s = String::from_utf8_lossy(&out).into_owned();
+    }
+    n as u64
+}
+
+fn clean_value(r: &Redaction, known: &KnownValues, v: &mut serde_json::Value) -> u64 {
+    match v {
+        serde_json::Value::String(s) => clean_str(r, known, s),
+        serde_json::Value::Array(xs) => xs.iter_mut().map(|x| clean_value(r, known, x)).sum(),
+        serde_json::Value::Object(m) => {
+            let mut n = 0;
+            let old = std::mem::take(m);
+            for (mut k, mut x) in old {
+                n += clean_str(r, known, &mut k);
+                n += clean_value(r, known, &mut x);
+                m.insert(k, x);
+            }
+            n
+        }
+        _ => 0,
+    }
+}

@@ -1,0 +1,81 @@
+//! Hot reload: the handle swaps to a valid edit and keeps the last good policy on a bad one.
+
+use std::time::{Duration, Instant};
+
+use hush_policy::{Context, Effect, Loader, PolicyHandle, ReloadEvent, Request, Tier};
+
+const V1: &str = "[[commands]]\nid = \"ls\"\nprogram = \"ls\"\n";
+const V2: &str = "[[commands]]\nid = \"ls\"\nprogram = \"ls\"\neffect = \"deny\"\n";
+
+fn handle(dir: &std::path::Path) -> PolicyHandle {
+    let file = dir.join("agent.toml");
+    std::fs::write(&file, V1).unwrap();
+    let mut l = Loader::new(Context::new("/w", "/home/me", "/tmp"));
+    l.secret_rules(None).file(Tier::Project, &file);
+    PolicyHandle::new(l).unwrap()
+}
+
+fn ls(h: &PolicyHandle) -> Effect {
+    h.evaluate(&Request::exec("ls", Vec::<String>::new(), "/w"))
+        .effect
+}
+
+#[test]
+fn reload_swaps_valid_edits_and_keeps_the_last_good_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = handle(dir.path());
+    assert_eq!(ls(&h), Effect::Allow);
+    let held = h.current();
+
+    std::fs::write(dir.path().join("agent.toml"), V2).unwrap();
+    assert_eq!(h.reload().unwrap(), 2);
+    assert_eq!(ls(&h), Effect::Deny);
+    // A decision in flight keeps the policy it started with.
+    assert_eq!(
+        held.evaluate(&Request::exec("ls", Vec::<String>::new(), "/w"))
+            .effect,
+        Effect::Allow
+    );
+
+    std::fs::write(
+        dir.path().join("agent.toml"),
+        "[[commands]]\nprogam = \"ls\"\n",
+    )
+    .unwrap();
+    let err = h.reload().unwrap_err().to_string();
+    assert!(err.ends_with("agent.toml:2:1: unknown field `progam`, expected one of `id`, `program`, `args`, `exact`, `shell`, `effect`, `reason`"), "{err}");
+    assert_eq!(h.generation(), 2);
+    assert_eq!(ls(&h), Effect::Deny);
+    assert!(h.last_error().is_some());
+    assert_eq!(h.metrics().snapshot().total(), 3);
+}
+
+#[test]
+fn watcher_picks_up_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = handle(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    h.on_reload(move |ev| {
+        let _ = tx.send(matches!(ev, ReloadEvent::Reloaded { .. }));
+    });
+    h.watch().unwrap();
+    // Save by rename, as editors do.
+    let tmp = dir.path().join(".agent.toml.swp");
+    std::fs::write(&tmp, V2).unwrap();
+    std::fs::rename(&tmp, dir.path().join("agent.toml")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ls(&h) != Effect::Deny {
+        assert!(Instant::now() < deadline, "no reload within 10 s");
+        let _ = rx.recv_timeout(Duration::from_millis(100));
+    }
+    std::fs::write(dir.path().join("agent.toml"), "not = [toml").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.last_error().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "bad edit not reported within 10 s"
+        );
+        let _ = rx.recv_timeout(Duration::from_millis(100));
+    }
+    assert_eq!(ls(&h), Effect::Deny);
+}
