@@ -1,7 +1,9 @@
 //! `Shield`: the rules, the registered secret values, and how to replace what they find.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use hush_patterns::{KnownValues, KnownValuesBuilder, RuleSet};
 use hush_stream::{Options, Redaction};
@@ -20,7 +22,10 @@ pub enum Error {
 
 struct Inner {
     redaction: Redaction,
-    known: RwLock<Arc<KnownValues>>,
+    /// Read for every event by every thread: an `ArcSwap` load touches no shared reference count
+    /// and never waits for a registration (nor a registration for it).
+    known: ArcSwap<KnownValues>,
+    /// Registrations, one at a time.
     values: Mutex<KnownValuesBuilder>,
 }
 
@@ -55,7 +60,7 @@ impl Shield {
     pub fn new(rules: Arc<RuleSet>, opts: Options) -> Shield {
         Shield(Arc::new(Inner {
             redaction: Redaction::new(rules, opts),
-            known: RwLock::new(Arc::new(KnownValues::empty())),
+            known: ArcSwap::from_pointee(KnownValues::empty()),
             values: Mutex::new(KnownValuesBuilder::new()),
         }))
     }
@@ -69,7 +74,7 @@ impl Shield {
         let mut values = self.0.values.lock().unwrap_or_else(|e| e.into_inner());
         values.add(label, value)?;
         let built = Arc::new(values.build_for(self.0.redaction.rules())?);
-        *self.0.known.write().unwrap_or_else(|e| e.into_inner()) = built;
+        self.0.known.store(built);
         Ok(())
     }
 
@@ -80,15 +85,12 @@ impl Shield {
 
     /// The registered values as they are now (later registrations are not included).
     pub fn known_snapshot(&self) -> Arc<KnownValues> {
-        self.known()
+        self.0.known.load_full()
     }
 
-    fn known(&self) -> Arc<KnownValues> {
-        self.0
-            .known
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The registered values, borrowed for one search.
+    fn known(&self) -> arc_swap::Guard<Arc<KnownValues>> {
+        self.0.known.load()
     }
 
     /// Appends `text` to `out`, secrets replaced; returns the number of replacements.
