@@ -10,6 +10,7 @@
 
 mod hook;
 mod rules;
+mod run;
 mod scan;
 
 use std::io::Write;
@@ -35,6 +36,8 @@ enum Command {
     /// Install or remove the git pre-commit hook that runs `hush scan --staged`.
     #[command(subcommand)]
     Hook(hook::HookCommand),
+    /// Run a command in a sandbox (Landlock, seccomp, namespaces) with its output redacted.
+    Run(Box<run::RunArgs>),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -44,18 +47,29 @@ pub(crate) enum Outcome {
     Clean,
     /// Exit 1: findings, or failed checks.
     Failed,
+    /// This exit code (`hush run` propagates the command's).
+    Exit(u8),
 }
 
 fn main() -> ExitCode {
+    // The sandbox helper re-executed by `hush run`: before clap, before any thread.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == hush_exec::HELPER_ARG)
+    {
+        return ExitCode::from(u8::try_from(hush_exec::helper_main()).unwrap_or(125));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Scan(args) => scan::run(*args),
         Command::Hook(cmd) => hook::run(cmd),
+        Command::Run(args) => run::run(*args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;

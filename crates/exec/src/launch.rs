@@ -1,0 +1,521 @@
+//! The launcher: starts the helper, hands it the request, pumps the program's output through
+//! the redactor, enforces the wall clock and the output cap.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use hush_patterns::{KnownValuesBuilder, RuleSet};
+use hush_stream::{Counts, Options, Redactor, StreamError};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::report::Enforcement;
+use crate::spec::{SandboxSpec, Stdin};
+use crate::wire::{self, Report, Request};
+
+/// The first argument that makes a binary run [`helper_main`](crate::helper_main).
+pub const HELPER_ARG: &str = "__sandbox-exec";
+
+/// Exit code when the run was stopped by the wall-clock limit or the output cap (as
+/// `timeout(1)` does for its limit).
+pub const EXIT_STOPPED: i32 = 124;
+
+/// The default search path when the caller gives none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Errors that keep a program from running, or make its output unprovable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// The program is not in the search path (exit code 127).
+    #[error("`{program}`: command not found in the search path")]
+    NotFound {
+        /// The program as given.
+        program: String,
+    },
+    /// The helper refused to start the program: not executable, denied by the sandbox, or
+    /// the sandbox level is below the required one.
+    #[error("{message}")]
+    Refused {
+        /// Exit code to report (126 or 127).
+        code: u8,
+        /// Why.
+        message: String,
+    },
+    /// A secret is too short to be matched safely in the output.
+    #[error("secret `{label}` cannot be registered for redaction: {source}")]
+    Secret {
+        /// The secret's name (never its value).
+        label: String,
+        /// Why.
+        source: hush_patterns::Error,
+    },
+    /// The sandbox helper could not be started or talked to.
+    #[error("sandbox helper `{helper}`: {source}")]
+    Helper {
+        /// The helper program.
+        helper: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The output could not be proven clean (buffer limit), or writing it failed.
+    #[error("output redaction failed: {0}")]
+    Redaction(#[from] StreamError),
+}
+
+impl ExecError {
+    /// The exit code a command-line wrapper should use: 127 not found, 126 refused or not
+    /// executable, 125 for failures of the wrapper itself.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ExecError::NotFound { .. } => 127,
+            ExecError::Refused { code, .. } => i32::from(*code),
+            _ => 125,
+        }
+    }
+}
+
+/// How the program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+}
+
+/// Why the launcher stopped the run early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stop {
+    /// The wall-clock limit passed.
+    Timeout,
+    /// More output than the cap.
+    OutputLimit,
+}
+
+/// The result of a run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// How the program ended.
+    pub status: Status,
+    /// What the sandbox enforced.
+    pub enforcement: Enforcement,
+    /// Set when the launcher stopped the run.
+    pub stopped: Option<Stop>,
+    /// Redactions in stdout and stderr, per rule id.
+    pub redactions: Counts,
+    /// Bytes the program wrote (before redaction; at most the cap).
+    pub output_bytes: u64,
+}
+
+impl Outcome {
+    /// The exit code to propagate: the program's own, 128 + signal when killed by a signal,
+    /// [`EXIT_STOPPED`] when the launcher stopped it.
+    pub fn exit_code(&self) -> i32 {
+        if self.stopped.is_some() {
+            return EXIT_STOPPED;
+        }
+        match self.status {
+            Status::Exited(code) => code,
+            Status::Signaled(sig) => 128 + sig,
+        }
+    }
+}
+
+/// A program to run in the sandbox: a `Command`-like builder.
+///
+/// The program gets exactly the variables given with [`env`](Self::env) and
+/// [`secret_env`](Self::secret_env); secret values are also registered with the redactor, so
+/// they never reach the output, in plain text or encoded.
+pub struct Sandbox {
+    helper: PathBuf,
+    helper_args: Vec<OsString>,
+    spec: SandboxSpec,
+    program: OsString,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: Vec<(OsString, OsString)>,
+    secrets: Vec<(String, SecretString)>,
+    search_path: OsString,
+    rules: Arc<RuleSet>,
+    max_delay: Duration,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("helper", &self.helper)
+            .field("spec", &self.spec)
+            .field("program", &self.program)
+            .field("args", &self.args.len())
+            .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field(
+                "secrets",
+                &self.secrets.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Runs `program` under `spec`, through `helper` (a binary whose `main` calls
+    /// [`helper_main`](crate::helper_main) when its first argument is [`HELPER_ARG`]), with
+    /// output redacted by `rules`.
+    pub fn new(
+        helper: impl Into<PathBuf>,
+        program: impl Into<OsString>,
+        spec: SandboxSpec,
+        rules: Arc<RuleSet>,
+    ) -> Sandbox {
+        Sandbox {
+            helper: helper.into(),
+            helper_args: vec![OsString::from(HELPER_ARG)],
+            spec,
+            program: program.into(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            secrets: Vec::new(),
+            search_path: OsString::from(DEFAULT_PATH),
+            rules,
+            max_delay: Duration::from_millis(100),
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Passes a variable to the program.
+    pub fn env(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> &mut Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Passes a secret variable to the program and registers its value with the redactor.
+    pub fn secret_env(&mut self, name: &str, value: SecretString) -> &mut Self {
+        self.secrets.push((name.to_string(), value));
+        self
+    }
+
+    /// The program's working directory (default: the caller's).
+    pub fn current_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Where to look for a program named without a `/` (a `PATH`-style list; default
+    /// `/usr/local/bin:/usr/bin:/bin`).
+    pub fn search_path(&mut self, path: impl Into<OsString>) -> &mut Self {
+        self.search_path = path.into();
+        self
+    }
+
+    /// How long bytes that may still be part of a secret are held on a pause before they
+    /// are redacted (default 100 ms).
+    pub fn max_delay(&mut self, delay: Duration) -> &mut Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The spec, to adjust.
+    pub fn spec_mut(&mut self) -> &mut SandboxSpec {
+        &mut self.spec
+    }
+
+    /// Runs the program to completion, writing its redacted stdout and stderr to `stdout`
+    /// and `stderr` as they arrive.
+    ///
+    /// # Errors
+    /// [`ExecError`]: the program was not found or refused (nothing ran), the helper failed,
+    /// or the output could not be proven clean.
+    pub fn run<O, E>(&self, stdout: O, stderr: E) -> Result<Outcome, ExecError>
+    where
+        O: Write + Send,
+        E: Write + Send,
+    {
+        let program = self.resolve()?;
+        let known = self.known_values()?;
+        let helper_err = |source| ExecError::Helper {
+            helper: self.helper.clone(),
+            source,
+        };
+        let (mut sock, theirs) = UnixStream::pair().map_err(helper_err)?;
+        let mut cmd = Command::new(&self.helper);
+        cmd.args(&self.helper_args)
+            .env_clear()
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(helper_err)?;
+        // The helper's end must close with the helper, so that its exit reads as end of file.
+        drop(cmd);
+        let out_pipe = child.stdout.take();
+        let err_pipe = child.stderr.take();
+
+        let req =
+            Request {
+                spec: self.spec.clone(),
+                program: program.into_os_string().into_vec(),
+                args: self.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+                cwd: self.cwd.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()),
+                env: self
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                    .chain(self.secrets.iter().map(|(k, v)| {
+                        (k.as_bytes().to_vec(), v.expose_secret().as_bytes().to_vec())
+                    }))
+                    .collect(),
+            };
+        let stdin = io::stdin();
+        let stdin_fd = (self.spec.stdin == Stdin::Inherit).then(|| stdin.as_fd());
+        if let Err(e) = wire::send_request(&mut sock, &req, stdin_fd) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(helper_err(e));
+        }
+        drop(req);
+
+        let ctl = Arc::new(sock);
+        let limit = Arc::new(OutputCap {
+            used: AtomicU64::new(0),
+            max: self.spec.limits.max_output,
+            tripped: AtomicBool::new(false),
+            ctl: Arc::clone(&ctl),
+        });
+        let (tx, rx) = mpsc::channel();
+        let reports = {
+            let reader = ctl.try_clone().map_err(helper_err)?;
+            std::thread::spawn(move || {
+                for line in BufReader::new(reader).lines() {
+                    let Ok(line) = line else { break };
+                    let parsed = serde_json::from_str::<Report>(&line);
+                    if tx.send(parsed).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+
+        let mut stdout = stdout;
+        let mut stderr = stderr;
+        let rules = &self.rules;
+        let max_delay = self.max_delay;
+        let (control, pumped) = std::thread::scope(|s| {
+            let pump = |pipe: Option<Box<dyn Read + Send>>, mut sink: &mut dyn Write| {
+                let mut redactor =
+                    Redactor::new(Arc::clone(rules), Arc::clone(&known), Options::default())?;
+                if let Some(pipe) = pipe {
+                    let reader = Capped {
+                        inner: pipe,
+                        cap: Arc::clone(&limit),
+                    };
+                    hush_stream::copy(reader, &mut sink, &mut redactor, max_delay)?;
+                }
+                Ok::<Counts, StreamError>(redactor.counts().clone())
+            };
+            let stdout = &mut stdout;
+            let stderr = &mut stderr;
+            let o = s.spawn(move || pump(out_pipe.map(|p| Box::new(p) as _), stdout));
+            let e = s.spawn(move || pump(err_pipe.map(|p| Box::new(p) as _), stderr));
+            let control = self.control(&rx, &ctl, &mut child);
+            let o = o.join().unwrap_or_else(|_| Ok(Counts::new()));
+            let e = e.join().unwrap_or_else(|_| Ok(Counts::new()));
+            (control, (o, e))
+        });
+        let _ = reports.join();
+        let (started, exited) = control.map_err(helper_err)?;
+        let enforcement = match started {
+            Ok(enf) => enf,
+            Err((code, message)) => return Err(ExecError::Refused { code, message }),
+        };
+        let mut redactions = pumped.0?;
+        for (rule, n) in pumped.1? {
+            *redactions.entry(rule).or_insert(0) += n;
+        }
+        let stopped = if limit.tripped.load(Ordering::SeqCst) {
+            Some(Stop::OutputLimit)
+        } else {
+            exited.1
+        };
+        Ok(Outcome {
+            status: exited.0,
+            enforcement,
+            stopped,
+            redactions,
+            output_bytes: limit.used.load(Ordering::SeqCst),
+        })
+    }
+
+    /// Follows the helper's reports and enforces the wall clock. Returns the start report
+    /// (or the refusal) and how the program ended.
+    #[allow(clippy::type_complexity)]
+    fn control(
+        &self,
+        rx: &mpsc::Receiver<Result<Report, serde_json::Error>>,
+        ctl: &UnixStream,
+        child: &mut std::process::Child,
+    ) -> io::Result<(Result<Enforcement, (u8, String)>, (Status, Option<Stop>))> {
+        let deadline = self.spec.limits.wall.map(|w| Instant::now() + w);
+        let mut hard_deadline: Option<Instant> = None;
+        let mut started = None;
+        let mut status = None;
+        let mut stopped = None;
+        loop {
+            let wait = hard_deadline
+                .or(if stopped.is_none() { deadline } else { None })
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            let msg = match wait {
+                Some(w) => rx.recv_timeout(w),
+                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            };
+            match msg {
+                Ok(Ok(Report::Started(enf))) => started = Some(Ok(enf)),
+                Ok(Ok(Report::Refused { code, message })) => started = Some(Err((code, message))),
+                Ok(Ok(Report::Exited { code, signal })) => {
+                    status = match (code, signal) {
+                        (Some(c), _) => Some(Status::Exited(c)),
+                        (None, Some(s)) => Some(Status::Signaled(s)),
+                        (None, None) => None,
+                    };
+                }
+                Ok(Err(e)) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(io::Error::other(format!("bad report from the helper: {e}")));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if hard_deadline.is_none() => {
+                    // Wall clock: SIGTERM to everything, SIGKILL after the grace period (the
+                    // helper does both); if the helper itself hangs, it is killed.
+                    stopped = Some(Stop::Timeout);
+                    let _ = (&*ctl).write_all(b"term\n");
+                    hard_deadline =
+                        Some(Instant::now() + self.spec.limits.grace + Duration::from_secs(2));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    hard_deadline = Some(Instant::now() + Duration::from_secs(3600));
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let helper = child.wait()?;
+        let started = started.ok_or_else(|| {
+            io::Error::other(format!(
+                "the helper ended before starting the program ({helper})"
+            ))
+        })?;
+        let status = status.unwrap_or({
+            use std::os::unix::process::ExitStatusExt;
+            match (helper.code(), helper.signal()) {
+                (Some(c), _) => Status::Exited(c),
+                (None, Some(s)) => Status::Signaled(s),
+                (None, None) => Status::Exited(125),
+            }
+        });
+        Ok((started, (status, stopped)))
+    }
+
+    /// The program's path: as given when it holds a `/`, else the first executable match
+    /// in the search path.
+    fn resolve(&self) -> Result<PathBuf, ExecError> {
+        let program = Path::new(&self.program);
+        if self.program.as_bytes().contains(&b'/') {
+            return Ok(program.to_path_buf());
+        }
+        let not_found = || ExecError::NotFound {
+            program: self.program.to_string_lossy().into_owned(),
+        };
+        if self.program.is_empty() {
+            return Err(not_found());
+        }
+        for dir in self.search_path.as_bytes().split(|&b| b == b':') {
+            let dir = if dir.is_empty() {
+                Path::new(".")
+            } else {
+                Path::new(OsStr::from_bytes(dir))
+            };
+            let candidate = dir.join(program);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+        Err(not_found())
+    }
+
+    fn known_values(&self) -> Result<Arc<hush_patterns::KnownValues>, ExecError> {
+        let mut known = KnownValuesBuilder::new();
+        for (label, value) in &self.secrets {
+            known
+                .add(label, value.expose_secret().as_bytes())
+                .map_err(|source| ExecError::Secret {
+                    label: label.clone(),
+                    source,
+                })?;
+        }
+        let known = known
+            .build_for(&self.rules)
+            .map_err(|source| ExecError::Secret {
+                label: "(all)".to_string(),
+                source,
+            })?;
+        Ok(Arc::new(known))
+    }
+}
+
+/// The output cap shared by the stdout and stderr pumps.
+struct OutputCap {
+    used: AtomicU64,
+    max: Option<u64>,
+    tripped: AtomicBool,
+    ctl: Arc<UnixStream>,
+}
+
+/// A pipe reader that counts bytes against the cap; past it, it tells the helper to kill
+/// the run and reports end of file.
+struct Capped {
+    inner: Box<dyn Read + Send>,
+    cap: Arc<OutputCap>,
+}
+
+impl Read for Capped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cap.tripped.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        let Some(max) = self.cap.max else {
+            self.cap.used.fetch_add(n as u64, Ordering::SeqCst);
+            return Ok(n);
+        };
+        let before = self.cap.used.fetch_add(n as u64, Ordering::SeqCst);
+        if before + n as u64 <= max {
+            return Ok(n);
+        }
+        // Over the cap: keep exactly up to it, stop the run.
+        self.cap.used.store(max, Ordering::SeqCst);
+        if !self.cap.tripped.swap(true, Ordering::SeqCst) {
+            let _ = (&*self.cap.ctl).write_all(b"kill\n");
+        }
+        Ok(usize::try_from(max.saturating_sub(before))
+            .unwrap_or(0)
+            .min(n))
+    }
+}
