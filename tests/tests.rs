@@ -4,4 +4,5 @@ mod util;
 
 mod precommit;
 mod rules;
+mod run;
 mod scan;

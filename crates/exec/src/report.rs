@@ -90,3 +90,43 @@ impl fmt::Display for Enforcement {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enf(landlock: LandlockState, namespaces: &[&str]) -> Enforcement {
+        Enforcement {
+            level: Level::Basic,
+            landlock_abi: Some(6),
+            landlock,
+            landlock_net: true,
+            landlock_scopes: true,
+            seccomp: true,
+            namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn level_follows_the_weakest_mechanism() {
+        use LandlockState::*;
+        assert_eq!(enf(Off, &["user"]).compute_level(true), Level::Basic);
+        assert_eq!(enf(Partial, &["user"]).compute_level(true), Level::Landlock);
+        assert_eq!(enf(Full, &["user"]).compute_level(false), Level::Landlock);
+        assert_eq!(enf(Full, &[]).compute_level(true), Level::Strict);
+        assert_eq!(
+            enf(Full, &["user", "net"]).compute_level(true),
+            Level::Isolated
+        );
+    }
+
+    #[test]
+    fn levels_parse_and_order() {
+        for (i, level) in Level::ALL.iter().enumerate() {
+            assert_eq!(level.name().parse::<Level>(), Ok(*level));
+            assert!(Level::ALL[..i].iter().all(|weaker| weaker < level));
+        }
+        assert!("strong".parse::<Level>().unwrap_err().contains("`strong`"));
+    }
+}

@@ -145,3 +145,48 @@ pub(crate) fn send_report(sock: &mut UnixStream, report: &Report) -> io::Result<
     line.push(b'\n');
     sock.write_all(&line)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> Request {
+        Request {
+            spec: SandboxSpec::new(),
+            program: b"/bin/\xffodd".to_vec(),
+            args: vec![b"a b".to_vec(), Vec::new()],
+            cwd: None,
+            env: vec![(b"K".to_vec(), b"v\x00w".to_vec())],
+        }
+    }
+
+    #[test]
+    fn request_round_trips_with_and_without_stdin() {
+        for pass_fd in [false, true] {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            let (probe, _keep) = UnixStream::pair().unwrap();
+            send_request(&mut a, &request(), pass_fd.then(|| probe.as_fd())).unwrap();
+            let (got, fd) = recv_request(&mut b).unwrap();
+            assert_eq!(got.program, request().program);
+            assert_eq!(got.args, request().args);
+            assert_eq!(got.env, request().env);
+            assert_eq!(got.spec, SandboxSpec::new());
+            assert_eq!(fd.is_some(), pass_fd);
+        }
+    }
+
+    #[test]
+    fn truncated_or_oversized_requests_are_errors() {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        a.write_all(b"N").unwrap();
+        a.write_all(&(MAX_REQUEST + 1).to_le_bytes()).unwrap();
+        assert!(recv_request(&mut b).is_err());
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        a.write_all(b"N\x05\x00\x00\x00{\"sp").unwrap();
+        drop(a);
+        assert!(recv_request(&mut b).is_err());
+        let (a, mut b) = UnixStream::pair().unwrap();
+        drop(a);
+        assert!(recv_request(&mut b).is_err());
+    }
+}

@@ -1,0 +1,258 @@
+//! `hush run`: the sandbox, redaction, limits and exit codes, through the real binary.
+//!
+//! Cases that need a kernel mechanism this machine lacks print `SKIPPED` naming it and pass.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::util::{fake_token, hush, run};
+
+/// `hush run` with the test's own environment dropped except `PATH`.
+fn hush_run(args: &[&str]) -> std::process::Command {
+    let mut cmd = hush();
+    cmd.arg("run").args(args);
+    cmd
+}
+
+/// `hush run FLAGS -- sh -c SCRIPT`.
+fn run_sh(flags: &[&str], script: &str) -> (i32, String, String) {
+    let mut cmd = hush_run(flags);
+    cmd.args(["--", "sh", "-c", script]);
+    run(&mut cmd)
+}
+
+/// The enforcement line of `hush run -v` for a trivial command on this machine.
+fn enforcement() -> String {
+    let (code, _, err) = run(hush_run(&["-v", "--", "true"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin"));
+    assert_eq!(code, 0, "{err}");
+    err
+}
+
+/// True when Landlock is enforced here; otherwise prints why the caller skips.
+fn have(mechanism: &str, test: &str) -> bool {
+    let line = enforcement();
+    let ok = line.contains(mechanism);
+    if !ok {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "SKIPPED {test}: this kernel does not provide `{mechanism}` ({})",
+                line.trim()
+            );
+        }
+    }
+    ok
+}
+
+fn is_alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; only a live (or unreaped) process would be a leak.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok()
+}
+
+#[test]
+fn injected_secret_is_redacted_plain_and_base64() {
+    let secret = fake_token(81);
+    let (code, out, err) = run(hush_run(&[
+        "--secret-env",
+        "TOOL_TOKEN",
+        "--",
+        "sh",
+        "-c",
+        "echo \"plain $TOOL_TOKEN\"; printf %s \"$TOOL_TOKEN\" | base64 -w0; echo; echo \"err $TOOL_TOKEN\" >&2",
+    ])
+    .env("TOOL_TOKEN", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains(&secret) && !err.contains(&secret),
+        "secret leaked"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("plain [REDACTED"), "{out}");
+    assert!(
+        lines[1].contains("[REDACTED"),
+        "base64 form not redacted: {out}"
+    );
+    assert!(err.contains("err [REDACTED"), "{err}");
+}
+
+#[test]
+fn environment_holds_only_the_allowed_variables() {
+    let (code, out, err) = run(hush_run(&["--env", "KEEP_ME", "--", "/usr/bin/env"])
+        .env("KEEP_ME", "kept")
+        .env("DROP_ME", "dropped"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "KEEP_ME=kept\n");
+}
+
+#[test]
+fn exit_codes_are_propagated() {
+    let (code, _, _) = run_sh(&[], "exit 3");
+    assert_eq!(code, 3);
+    let (code, _, _) = run_sh(&[], "kill -KILL $$");
+    assert_eq!(code, 128 + 9);
+    let (code, _, err) = run(&mut hush_run(&["--", "no-such-command-hush-test"]));
+    assert_eq!(code, 127, "{err}");
+    assert!(err.contains("not found"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("not-executable");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let (code, _, err) = run(&mut hush_run(&[
+        "--allow-read",
+        dir.path().to_str().unwrap(),
+        "--",
+        script.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 126, "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+}
+
+#[test]
+fn executing_outside_allowed_paths_is_refused() {
+    if !have("landlock ABI", "executing_outside_allowed_paths_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("true");
+    std::fs::copy("/bin/true", &copy).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = run(&mut hush_run(&[
+        "--allow-read",
+        d,
+        "--",
+        copy.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        code, 126,
+        "read-only directory must not allow execution: {err}"
+    );
+    let (code, _, err) = run(&mut hush_run(&[
+        "--allow-exec",
+        d,
+        "--",
+        copy.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn writing_outside_allowed_paths_fails() {
+    if !have("landlock ABI", "writing_outside_allowed_paths_fails") {
+        return;
+    }
+    let allowed = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let inside = allowed.path().join("in.txt");
+    let outside = other.path().join("out.txt");
+    let script = format!(
+        "echo a > '{}' && echo inside-ok; echo b > '{}' && echo outside-ok; cat '{}/..'/* 2>/dev/null; true",
+        inside.display(),
+        outside.display(),
+        allowed.path().display(),
+    );
+    let (code, out, err) = run_sh(
+        &["--allow-write", allowed.path().to_str().unwrap()],
+        &script,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("inside-ok"), "{out}{err}");
+    assert!(
+        !out.contains("outside-ok"),
+        "wrote outside the allowed path: {out}"
+    );
+    assert!(inside.exists());
+    assert!(!outside.exists());
+}
+
+#[test]
+fn network_sockets_are_refused_when_off() {
+    if !have("seccomp", "network_sockets_are_refused_when_off") {
+        return;
+    }
+    // bash opens an AF_INET socket for /dev/tcp; the connection itself would be refused
+    // (nothing listens on port 9), so only the sandbox turns it into "Permission denied".
+    let probe = |flags: &[&str]| {
+        let mut cmd = hush_run(flags);
+        cmd.args(["--", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9"]);
+        run(&mut cmd)
+    };
+    let (code, _, err) = probe(&["--no-namespaces"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("Permission denied"),
+        "socket not refused by seccomp: {err}"
+    );
+    let (code, _, err) = probe(&["--network", "on"]);
+    assert_ne!(code, 0);
+    assert!(
+        !err.contains("Permission denied"),
+        "network on must allow the socket: {err}"
+    );
+    // Unix sockets stay allowed.
+    if !Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    let (code, out, err) = run(&mut hush_run(&[
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        "import socket; socket.socket(socket.AF_UNIX); print('unix ok')",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "unix ok\n"), "{err}");
+}
+
+#[test]
+fn timeout_kills_grandchildren_that_ignore_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    // A grandchild in the process group and one that left it with setsid, both ignoring
+    // SIGTERM; the direct child ignores it too.
+    let script = format!(
+        "sh -c 'trap \"\" TERM; echo $$ >> {p}; exec sleep 60' & \
+         setsid sh -c 'trap \"\" TERM; echo $$ >> {p}; exec sleep 60' & \
+         trap '' TERM; while [ \"$(wc -l < {p})\" -lt 2 ]; do sleep 0.05; done; echo ready; sleep 60",
+        p = pids.display()
+    );
+    std::fs::write(&pids, "").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, err) = run_sh(&["--allow-write", d, "--timeout", "1"], &script);
+    assert_eq!(code, 124, "{out}{err}");
+    assert!(out.contains("ready"), "{out}{err}");
+    assert!(err.contains("timeout"), "{err}");
+    let pids: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    // The helper reaps before `hush run` returns; allow the kernel a moment to tear down.
+    std::thread::sleep(Duration::from_millis(100));
+    for pid in pids {
+        assert!(!is_alive(pid), "grandchild {pid} survived the timeout");
+    }
+}
+
+#[test]
+fn output_cap_kills_the_child() {
+    let (code, out, err) = run(&mut hush_run(&["--max-output", "10000", "--", "yes"]));
+    assert_eq!(code, 124, "{err}");
+    assert_eq!(out.len(), 10000);
+    assert!(err.contains("--max-output"), "{err}");
+}
+
+#[test]
+fn required_level_fails_closed() {
+    let (code, out, err) = run(&mut hush_run(&[
+        "--no-namespaces",
+        "--require-sandbox",
+        "isolated",
+        "--",
+        "echo",
+        "must not run",
+    ]));
+    assert_eq!(code, 126, "{err}");
+    assert_eq!(out, "", "the command ran below the required level");
+    assert!(err.contains("required `isolated`"), "{err}");
+}
