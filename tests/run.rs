@@ -256,3 +256,45 @@ fn required_level_fails_closed() {
     assert_eq!(out, "", "the command ran below the required level");
     assert!(err.contains("required `isolated`"), "{err}");
 }
+
+#[test]
+fn cpu_and_memory_limits_stop_the_program() {
+    let (code, _, err) = run_sh(&["--max-cpu", "1"], "while :; do :; done");
+    assert_eq!(code, 128 + 24, "a CPU spin must end by SIGXCPU: {err}");
+    if !Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    let (code, _, err) = run(&mut hush_run(&[
+        "--max-memory",
+        "256",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        "bytearray(1 << 30)",
+    ]));
+    assert_ne!(
+        code, 0,
+        "a 1 GiB allocation must fail under a 256 MiB limit"
+    );
+    assert!(err.contains("MemoryError"), "{err}");
+}
+
+#[test]
+fn stdin_is_closed_unless_passed() {
+    use std::io::Write;
+    use std::process::Stdio;
+    for (flags, expected) in [(&[][..], ""), (&["--stdin"][..], "from the caller\n")] {
+        let mut cmd = hush_run(flags);
+        cmd.args(["--", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // With stdin closed the program never sees these bytes (and may be gone already).
+        let _ = stdin.write_all(b"from the caller\n");
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    }
+}

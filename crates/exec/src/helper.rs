@@ -3,8 +3,9 @@
 //! process of the run is gone.
 //!
 //! - The main thread takes a new session, becomes a child subreaper (orphans of the program
-//!   are re-parented to it rather than escaping to init), enters namespaces and sets rlimits.
-//! - A spawner thread restricts itself with Landlock and seccomp and spawns the program, which
+//!   are re-parented to it rather than escaping to init) and enters namespaces.
+//! - A spawner thread sets the rlimits (process-wide), restricts itself with Landlock and
+//!   seccomp and spawns the program, which
 //!   inherits that thread's restrictions. The main thread stays unrestricted, so it can still
 //!   read `/proc` and signal everything the program started.
 //! - When the program exits (or the launcher says `term`/`kill`, or goes away), every
@@ -66,9 +67,6 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
     if req.spec.namespaces {
         enf.namespaces = confine::enter_namespaces(&req.spec, &mut enf.notes);
     }
-    if let Err(message) = confine::apply_rlimits(&req.spec.limits) {
-        return refuse(&mut sock, 126, message);
-    }
 
     let (child, enf) = match std::thread::scope(|s| {
         s.spawn(|| confine_and_spawn(&req, stdin, enf))
@@ -98,6 +96,9 @@ fn confine_and_spawn(
     mut enf: Enforcement,
 ) -> Result<(std::process::Child, Enforcement), (u8, String)> {
     let spec = &req.spec;
+    // Process-wide, but set only now that the thread exists: RLIMIT_NPROC counts threads and
+    // RLIMIT_AS the thread's stack, so a tight limit must not stop the helper itself.
+    confine::apply_rlimits(&spec.limits).map_err(|m| (126, m))?;
     confine::apply_landlock(spec, &mut enf).map_err(|m| (126, m))?;
     let mut network_enforced = match &spec.network {
         Network::On => true,
