@@ -298,3 +298,21 @@ fn stdin_is_closed_unless_passed() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
     }
 }
+
+#[test]
+fn a_closed_reader_ends_the_run_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = hush_run(&["--", "yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 4];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe closes here, as when `head` exits.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(&first, b"y\ny\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

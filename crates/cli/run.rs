@@ -157,6 +157,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
 
     let outcome = match sandbox.run(std::io::stdout(), std::io::stderr()) {
         Ok(o) => o,
+        // As for any command in a pipeline: a closed reader ends it quietly.
+        Err(e) if e.is_broken_pipe() => return Ok(Outcome::Clean),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "hush: error: {e}");
             return Ok(Outcome::Exit(exit_byte(e.exit_code())));

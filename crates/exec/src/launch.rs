@@ -80,6 +80,12 @@ impl ExecError {
             _ => 125,
         }
     }
+
+    /// True when the reader of the output went away (`hush run -- cmd | head`): the program
+    /// was stopped by the closed pipe, as it would have been without the sandbox.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, ExecError::Redaction(StreamError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
 }
 
 /// How the program ended.
@@ -379,8 +385,10 @@ impl Sandbox {
         let mut status = None;
         let mut stopped = None;
         loop {
+            // Once the program has ended, only the helper's own exit is awaited.
+            let wall = deadline.filter(|_| stopped.is_none() && status.is_none());
             let wait = hard_deadline
-                .or(if stopped.is_none() { deadline } else { None })
+                .or(wall)
                 .map(|d| d.saturating_duration_since(Instant::now()));
             let msg = match wait {
                 Some(w) => rx.recv_timeout(w),
