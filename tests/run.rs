@@ -316,3 +316,61 @@ fn a_closed_reader_ends_the_run_quietly() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn denied_paths_stay_denied_through_dotdot_symlinks_and_proc_root() {
+    if !have(
+        "landlock ABI",
+        "denied_paths_stay_denied_through_dotdot_symlinks_and_proc_root",
+    ) {
+        return;
+    }
+    let allowed = tempfile::tempdir().unwrap();
+    let denied = tempfile::tempdir().unwrap();
+    let secret = denied.path().join("secret.txt");
+    std::fs::write(&secret, "do-not-read\n").unwrap();
+    let kept = allowed.path().join("kept.txt");
+    std::fs::write(&kept, "readable\n").unwrap();
+    std::os::unix::fs::symlink(&secret, allowed.path().join("link")).unwrap();
+    let a = allowed.path().display();
+    let name = denied.path().file_name().unwrap().to_string_lossy();
+    let script = format!(
+        "cat '{a}/kept.txt'; \
+         cat '{s}'; cat '{a}/../{name}/secret.txt'; cat '{a}/link'; cat '/proc/self/root{s}'; \
+         rm -f '{a}/kept.txt' && echo deleted; true",
+        s = secret.display(),
+    );
+    // /proc is allowed so that /proc/self/root is a real escape attempt.
+    let (code, out, err) = run_sh(
+        &["--allow-read", &a.to_string(), "--allow-read", "/proc"],
+        &script,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "readable\n", "{err}");
+    assert_eq!(err.matches("Permission denied").count(), 5, "{err}");
+    assert!(kept.exists(), "deleted without the delete right");
+}
+
+#[test]
+fn the_launchers_environment_is_out_of_reach() {
+    // Landlock alone does not stop reading other processes' environ; the user namespace does
+    // (and without --allow-read /proc nothing in /proc is readable at all).
+    if !have(
+        "namespaces user",
+        "the_launchers_environment_is_out_of_reach",
+    ) {
+        return;
+    }
+    let secret = fake_token(82);
+    // The helper is the program's parent; `hush run` (holding the secret) is the helper's.
+    let script = "pp=$(cut -d' ' -f4 /proc/$PPID/stat); echo \"launcher $pp\"; \
+                  tr '\\0' '\\n' < /proc/$pp/environ; tr '\\0' '\\n' < /proc/$PPID/environ; true";
+    let (code, out, err) = run(hush_run(&["--", "sh", "-c", script]).env("NOT_GRANTED", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("launcher "), "{out}{err}");
+    assert!(
+        !out.contains("NOT_GRANTED") && !out.contains(&secret),
+        "{out}"
+    );
+    assert!(err.contains("Permission denied"), "{err}");
+}

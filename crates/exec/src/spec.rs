@@ -265,10 +265,13 @@ impl SandboxSpec {
     }
 
     /// Adds the paths nearly every dynamically linked program needs: programs, libraries and
-    /// configuration (`/usr`, `/bin`, `/lib*`, `/etc`, ... read and execute), `/proc` and
-    /// `/sys` (read; other processes' `/proc` entries stay out of reach because Landlock
-    /// blocks ptrace-class access to processes outside the sandbox), and the harmless devices
-    /// (`/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random`, `/dev/urandom`, `/dev/tty`).
+    /// configuration (`/usr`, `/bin`, `/lib*`, `/etc`, ... read and execute), `/sys` (read),
+    /// and the harmless devices (`/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random`,
+    /// `/dev/urandom`, `/dev/tty`).
+    ///
+    /// `/proc` is not among them: Landlock does not stop reading `/proc/<pid>/environ` of
+    /// other processes of the same user (measured on Linux 6.18, ABI 7), so allowing it leaks
+    /// their environments unless the run is in a user namespace ([`Level::Isolated`]).
     pub fn allow_system(&mut self) -> &mut Self {
         let optional = |path: &str, rights| PathRule {
             path: PathBuf::from(path),
@@ -289,7 +292,7 @@ impl SandboxSpec {
         ] {
             self.paths.push(optional(dir, Rights::READ_EXECUTE));
         }
-        for dir in ["/proc", "/sys", "/dev/random", "/dev/urandom"] {
+        for dir in ["/sys", "/dev/random", "/dev/urandom"] {
             self.paths.push(optional(dir, Rights::READ));
         }
         let rw = Rights {
