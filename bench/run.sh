@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `hush run -- /bin/true` beside a plain spawn of `/bin/true`, at each sandbox configuration this
-# machine offers, in one run: median, min and max wall time of RUNS spawns (after 5 warm-ups),
+# machine offers, and `hush run -- /bin/echo hi` (output, so the redaction rules are compiled), in
+# one run: median, min and max wall time of RUNS spawns (after 5 warm-ups),
 # spawned from Python so every row pays the same fork/exec cost. Also `hush --version` (binary
 # start-up alone) and the enforcement line of each configuration.
 #
@@ -23,6 +24,8 @@ rows = [
     ("hush run: isolated (default)", [h, "run", "--", "/bin/true"]),
     ("hush run: strict (--no-namespaces)", [h, "run", "--no-namespaces", "--", "/bin/true"]),
     ("hush run: --network on --no-namespaces", [h, "run", "--network", "on", "--no-namespaces", "--", "/bin/true"]),
+    ("/bin/echo hi (plain spawn)", ["/bin/echo", "hi"]),
+    ("hush run -- /bin/echo hi (rules compiled)", [h, "run", "--", "/bin/echo", "hi"]),
 ]
 base = None
 print("%-42s %9s %9s %9s %10s" % ("command, %d runs" % runs, "median", "min", "max", "overhead"))

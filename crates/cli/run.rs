@@ -5,7 +5,6 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -136,11 +135,11 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     limits.max_open_files = args.max_open_files;
     spec.limits = limits;
 
-    let rules = Arc::new(hush_patterns::RuleSet::builtin()?);
     let helper =
         std::env::current_exe().context("cannot find the hush binary to run the sandbox helper")?;
     let (program, rest) = args.command.split_first().context("no command given")?;
-    let mut sandbox = Sandbox::new(helper, program, spec, rules);
+    // The built-in rules, compiled only if the command writes something.
+    let mut sandbox = Sandbox::new(helper, program, spec);
     sandbox.args(rest.iter().cloned());
     if let Some(path) = std::env::var_os("PATH") {
         sandbox.search_path(path);

@@ -164,19 +164,21 @@ fn confine_and_spawn(
 /// Waits for the program while obeying the launcher; then kills whatever is left.
 fn watch(
     sock: &mut UnixStream,
-    mut child: std::process::Child,
+    child: std::process::Child,
     grace: Duration,
 ) -> io::Result<(Option<i32>, Option<i32>)> {
+    // The program is reaped here with everything else, not through `child`.
     let pid = Pid::from_child(&child);
+    drop(child);
     let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).ok();
     let mut ctl = BufReader::new(sock.try_clone()?);
     let mut kill_at: Option<Instant> = None;
     let mut launcher_gone = false;
     let status = loop {
-        if let Some(status) = child.try_wait()? {
+        // Reap whatever has ended: orphans re-parented to the helper, and the program.
+        if let Some(status) = reap(pid) {
             break status;
         }
-        reap_orphans(pid);
         let timeout = match kill_at {
             Some(t) => Some(t.saturating_duration_since(Instant::now())),
             // Without a pidfd, poll the child's status every 10 ms.
@@ -225,20 +227,19 @@ fn watch(
         }
     };
     // The program is gone; nothing it started may outlive it.
-    sweep(pid);
-    Ok((
-        status.code(),
-        std::os::unix::process::ExitStatusExt::signal(&status),
-    ))
+    sweep();
+    Ok((status.exit_status(), status.terminating_signal()))
 }
 
-/// Reaps any orphan re-parented to the helper, without touching the program itself.
-fn reap_orphans(program: Pid) {
-    for p in children() {
-        if p != program {
-            let _ = rustix::process::waitpid(Some(p), WaitOptions::NOHANG);
+/// Reaps every child that has ended; returns the program's status if it was among them.
+fn reap(program: Pid) -> Option<rustix::process::WaitStatus> {
+    let mut status = None;
+    while let Ok(Some((p, st))) = rustix::process::wait(WaitOptions::NOHANG) {
+        if p == program {
+            status = Some(st);
         }
     }
+    status
 }
 
 /// Sends `sig` to every process of the run: the program's group, the helper's session and
@@ -251,33 +252,26 @@ fn kill_all(program: Pid, sig: Signal) {
 }
 
 /// Kills and reaps until no process of the run is left (bounded, in case something keeps
-/// forking faster than it is killed; each round kills every process found).
-fn sweep(program: Pid) {
+/// forking faster than it is killed; each round kills every process found). The program has
+/// been reaped, so its process group is not signalled by id (the id could be reused): its
+/// members are all in the helper's session.
+fn sweep() {
     for _ in 0..1000 {
-        kill_all(program, Signal::KILL);
-        let mut any = false;
-        loop {
-            match rustix::process::wait(WaitOptions::NOHANG) {
-                Ok(Some(_)) => any = true,
-                Ok(None) => break,
-                Err(_) => break,
-            }
+        let left = members();
+        for &p in &left {
+            let _ = rustix::process::kill_process(p, Signal::KILL);
         }
-        if members().is_empty() {
-            // Wait for the last ones to finish dying.
-            while let Ok(Some(_)) = rustix::process::wait(WaitOptions::empty()) {}
+        let mut reaped = false;
+        while let Ok(Some(_)) = rustix::process::wait(WaitOptions::NOHANG) {
+            reaped = true;
+        }
+        if left.is_empty() {
             return;
         }
-        if !any {
+        if !reaped {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-}
-
-/// The helper's children.
-fn children() -> Vec<Pid> {
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    scan(|_, ppid, _| ppid == me)
 }
 
 /// Processes that belong to the run: the helper's children and anything in its session.

@@ -9,10 +9,10 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use hush_patterns::{KnownValuesBuilder, RuleSet};
+use hush_patterns::{KnownValues, KnownValuesBuilder, RuleSet};
 use hush_stream::{Counts, Options, Redactor, StreamError};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -65,6 +65,9 @@ pub enum ExecError {
         /// Why.
         source: io::Error,
     },
+    /// The redaction rules could not be compiled.
+    #[error("cannot compile the redaction rules: {0}")]
+    Rules(String),
     /// The output could not be proven clean (buffer limit), or writing it failed.
     #[error("output redaction failed: {0}")]
     Redaction(#[from] StreamError),
@@ -138,6 +141,16 @@ impl Outcome {
     }
 }
 
+/// Makes the rule set, on first use.
+type RulesFn = dyn Fn() -> Result<RuleSet, hush_patterns::Error> + Send + Sync;
+
+/// Where the redaction rules come from.
+#[derive(Clone)]
+enum RulesSource {
+    Ready(Arc<RuleSet>),
+    Lazy(Arc<RulesFn>),
+}
+
 /// A program to run in the sandbox: a `Command`-like builder.
 ///
 /// The program gets exactly the variables given with [`env`](Self::env) and
@@ -153,7 +166,7 @@ pub struct Sandbox {
     env: Vec<(OsString, OsString)>,
     secrets: Vec<(String, SecretString)>,
     search_path: OsString,
-    rules: Arc<RuleSet>,
+    rules: RulesSource,
     max_delay: Duration,
 }
 
@@ -176,12 +189,11 @@ impl std::fmt::Debug for Sandbox {
 impl Sandbox {
     /// Runs `program` under `spec`, through `helper` (a binary whose `main` calls
     /// [`helper_main`](crate::helper_main) when its first argument is [`HELPER_ARG`]), with
-    /// output redacted by `rules`.
+    /// output redacted by the built-in rules (see [`rules`](Self::rules)).
     pub fn new(
         helper: impl Into<PathBuf>,
         program: impl Into<OsString>,
         spec: SandboxSpec,
-        rules: Arc<RuleSet>,
     ) -> Sandbox {
         Sandbox {
             helper: helper.into(),
@@ -193,9 +205,25 @@ impl Sandbox {
             env: Vec::new(),
             secrets: Vec::new(),
             search_path: OsString::from(DEFAULT_PATH),
-            rules,
+            rules: RulesSource::Lazy(Arc::new(RuleSet::builtin)),
             max_delay: Duration::from_millis(100),
         }
+    }
+
+    /// Redacts with `rules` (default: the built-in pack, compiled when the program first
+    /// writes something, so a silent program never pays for it).
+    pub fn rules(&mut self, rules: Arc<RuleSet>) -> &mut Self {
+        self.rules = RulesSource::Ready(rules);
+        self
+    }
+
+    /// Redacts with the rules `make` returns, called once, when the program first writes.
+    pub fn rules_with<F>(&mut self, make: F) -> &mut Self
+    where
+        F: Fn() -> Result<RuleSet, hush_patterns::Error> + Send + Sync + 'static,
+    {
+        self.rules = RulesSource::Lazy(Arc::new(make));
+        self
     }
 
     /// Adds arguments.
@@ -257,7 +285,7 @@ impl Sandbox {
         E: Write + Send,
     {
         let program = self.resolve()?;
-        let known = self.known_values()?;
+        let secrets = self.secret_values()?;
         let helper_err = |source| ExecError::Helper {
             helper: self.helper.clone(),
             source,
@@ -322,20 +350,42 @@ impl Sandbox {
 
         let mut stdout = stdout;
         let mut stderr = stderr;
-        let rules = &self.rules;
         let max_delay = self.max_delay;
+        let engine = OnceLock::new();
+        let engine = || {
+            engine
+                .get_or_init(|| self.compile(&secrets))
+                .clone()
+                .map_err(ExecError::Rules)
+        };
         let (control, pumped) = std::thread::scope(|s| {
             let pump = |pipe: Option<Box<dyn Read + Send>>, mut sink: &mut dyn Write| {
-                let mut redactor =
-                    Redactor::new(Arc::clone(rules), Arc::clone(&known), Options::default())?;
-                if let Some(pipe) = pipe {
-                    let reader = Capped {
-                        inner: pipe,
-                        cap: Arc::clone(&limit),
-                    };
-                    hush_stream::copy(reader, &mut sink, &mut redactor, max_delay)?;
+                let Some(pipe) = pipe else {
+                    return Ok(Counts::new());
+                };
+                let mut reader = Capped {
+                    inner: pipe,
+                    cap: Arc::clone(&limit),
+                };
+                // Nothing to redact until the first byte: a silent program costs no rule
+                // compilation.
+                let mut first = vec![0u8; 64 << 10];
+                let n = loop {
+                    match reader.read(&mut first) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(ExecError::Redaction(e.into())),
+                    }
+                };
+                if n == 0 {
+                    return Ok(Counts::new());
                 }
-                Ok::<Counts, StreamError>(redactor.counts().clone())
+                first.truncate(n);
+                let (rules, known) = engine()?;
+                let mut redactor = Redactor::new(rules, known, Options::default())?;
+                let input = io::Cursor::new(first).chain(reader);
+                hush_stream::copy(input, &mut sink, &mut redactor, max_delay)?;
+                Ok::<Counts, ExecError>(redactor.counts().clone())
             };
             let stdout = &mut stdout;
             let stderr = &mut stderr;
@@ -468,7 +518,8 @@ impl Sandbox {
         Err(not_found())
     }
 
-    fn known_values(&self) -> Result<Arc<hush_patterns::KnownValues>, ExecError> {
+    /// The secret values, checked before anything runs (too short to match safely fails).
+    fn secret_values(&self) -> Result<KnownValuesBuilder, ExecError> {
         let mut known = KnownValuesBuilder::new();
         for (label, value) in &self.secrets {
             known
@@ -478,13 +529,21 @@ impl Sandbox {
                     source,
                 })?;
         }
-        let known = known
-            .build_for(&self.rules)
-            .map_err(|source| ExecError::Secret {
-                label: "(all)".to_string(),
-                source,
-            })?;
-        Ok(Arc::new(known))
+        Ok(known)
+    }
+
+    /// The rules and the secret values compiled against them.
+    #[allow(clippy::type_complexity)]
+    fn compile(
+        &self,
+        secrets: &KnownValuesBuilder,
+    ) -> Result<(Arc<RuleSet>, Arc<KnownValues>), String> {
+        let rules = match &self.rules {
+            RulesSource::Ready(rules) => Arc::clone(rules),
+            RulesSource::Lazy(make) => Arc::new(make().map_err(|e| e.to_string())?),
+        };
+        let known = secrets.build_for(&rules).map_err(|e| e.to_string())?;
+        Ok((rules, Arc::new(known)))
     }
 }
 

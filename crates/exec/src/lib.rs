@@ -24,17 +24,15 @@
 //! # Example
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use hush_exec::{Level, Rights, Sandbox, SandboxSpec};
 //! use secrecy::SecretString;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let rules = Arc::new(hush_patterns::RuleSetBuilder::new().build()?);
 //! let mut spec = SandboxSpec::new();
 //! spec.allow_system().allow("/tmp/out", Rights::READ_WRITE);
 //! spec.require = Some(Level::Strict);
 //! // `my-tool` must call `hush_exec::helper_main()` when started as `my-tool __sandbox-exec`.
-//! let mut run = Sandbox::new(std::env::current_exe()?, "curl", spec, rules);
+//! let mut run = Sandbox::new(std::env::current_exe()?, "curl", spec);
 //! run.args(["-s", "https://example.com"])
 //!     .secret_env("API_TOKEN", SecretString::from("generated-test-token-0123456789"));
 //! let outcome = run.run(std::io::stdout(), std::io::stderr())?;
