@@ -374,3 +374,24 @@ fn the_launchers_environment_is_out_of_reach() {
     );
     assert!(err.contains("Permission denied"), "{err}");
 }
+
+#[test]
+fn the_program_cannot_signal_processes_outside_the_sandbox() {
+    if !have(
+        "scopes",
+        "the_program_cannot_signal_processes_outside_the_sandbox",
+    ) {
+        return;
+    }
+    // Same user, so only Landlock's signal scope stands between the program and its launcher.
+    let script = "pp=$(cut -d' ' -f4 /proc/$PPID/stat); \
+                  kill -0 $pp && echo launcher-reachable; kill -0 $PPID && echo helper-reachable; \
+                  sh -c 'exit 0' & kill -0 $! && echo own-child-reachable; wait";
+    for ns in [&[][..], &["--no-namespaces"][..]] {
+        let mut flags = vec!["--allow-read", "/proc"];
+        flags.extend_from_slice(ns);
+        let (code, out, err) = run_sh(&flags, script);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, "own-child-reachable\n", "{ns:?}: {err}");
+    }
+}

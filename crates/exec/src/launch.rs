@@ -4,7 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -125,6 +125,10 @@ pub struct Outcome {
     pub redactions: Counts,
     /// Bytes the program wrote (before redaction; at most the cap).
     pub output_bytes: u64,
+    /// The program that ran (after the search-path lookup).
+    pub program: PathBuf,
+    /// Wall-clock time from the launch to the end of the output.
+    pub duration: Duration,
 }
 
 impl Outcome {
@@ -284,6 +288,7 @@ impl Sandbox {
         O: Write + Send,
         E: Write + Send,
     {
+        let start = Instant::now();
         let program = self.resolve()?;
         let secrets = self.secret_values()?;
         let helper_err = |source| ExecError::Helper {
@@ -306,7 +311,7 @@ impl Sandbox {
         let req =
             Request {
                 spec: self.spec.clone(),
-                program: program.into_os_string().into_vec(),
+                program: program.as_os_str().as_bytes().to_vec(),
                 args: self.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
                 cwd: self.cwd.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()),
                 env: self
@@ -417,6 +422,8 @@ impl Sandbox {
             stopped,
             redactions,
             output_bytes: limit.used.load(Ordering::SeqCst),
+            program,
+            duration: start.elapsed(),
         })
     }
 
