@@ -395,3 +395,23 @@ fn the_program_cannot_signal_processes_outside_the_sandbox() {
         assert_eq!(out, "own-child-reachable\n", "{ns:?}: {err}");
     }
 }
+
+#[test]
+fn tty_gives_the_program_terminals_and_keeps_streams_apart() {
+    let secret = fake_token(83);
+    let script =
+        "[ -t 1 ] && echo \"stdout is a tty $T\"; [ -t 2 ] && echo 'stderr is a tty' >&2; \
+                  printf 'a\\nb\\n'; true";
+    let (code, out, err) =
+        run(hush_run(&["--tty", "--secret-env", "T", "--", "sh", "-c", script]).env("T", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(&secret), "{out}");
+    assert!(out.starts_with("stdout is a tty [REDACTED"), "{out}");
+    assert!(
+        out.ends_with("]\na\nb\n"),
+        "newlines must not become CRLF: {out:?}"
+    );
+    assert_eq!(err, "stderr is a tty\n");
+    let (_, out, _) = run_sh(&[], "[ -t 1 ] || echo pipe");
+    assert_eq!(out, "pipe\n");
+}

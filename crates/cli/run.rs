@@ -62,6 +62,11 @@ pub(crate) struct RunArgs {
     /// Let the command read hush's standard input.
     #[arg(long)]
     stdin: bool,
+    /// Give the command a terminal for stdout and one for stderr, so it colours and flushes
+    /// its output as on a terminal (still redacted, the two streams still apart; most tools
+    /// also need `--env TERM` to colour).
+    #[arg(long)]
+    tty: bool,
     /// Stop the command after SECS seconds: SIGTERM to all its processes, SIGKILL 2 s later.
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
@@ -140,7 +145,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let (program, rest) = args.command.split_first().context("no command given")?;
     // The built-in rules, compiled only if the command writes something.
     let mut sandbox = Sandbox::new(helper, program, spec);
-    sandbox.args(rest.iter().cloned());
+    sandbox.args(rest.iter().cloned()).terminal(args.tty);
     if let Some(path) = std::env::var_os("PATH") {
         sandbox.search_path(path);
     }

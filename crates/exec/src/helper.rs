@@ -50,8 +50,15 @@ pub fn helper_main() -> i32 {
 fn supervise(mut sock: UnixStream) -> io::Result<i32> {
     let (req, stdin) = wire::recv_request(&mut sock)?;
     // From here on the helper must not read its own stdin (the socket) through std.
-    let _ = rustix::process::setsid();
-    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    // The session is how the sweep finds the run's processes: without it, refuse.
+    if let Err(e) = rustix::process::setsid() {
+        return refuse(
+            &mut sock,
+            125,
+            format!("sandbox helper: cannot start a new session: {e}"),
+        );
+    }
+    let subreaper = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
 
     let mut enf = Enforcement {
         level: Level::Basic,
@@ -63,6 +70,12 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
         namespaces: Vec::new(),
         notes: Vec::new(),
     };
+    if let Err(e) = subreaper {
+        enf.notes.push(format!(
+            "not a child subreaper ({e}): processes that leave the session and outlive their \
+             parent are not killed with the run"
+        ));
+    }
     // INVARIANT: the process is still single-threaded here (unshare(CLONE_NEWUSER) needs it).
     if req.spec.namespaces {
         enf.namespaces = confine::enter_namespaces(&req.spec, &mut enf.notes);

@@ -145,6 +145,9 @@ impl Outcome {
     }
 }
 
+/// One output stream of the program: a pipe or a pseudo-terminal master.
+type Output = Box<dyn Read + Send>;
+
 /// Makes the rule set, on first use.
 type RulesFn = dyn Fn() -> Result<RuleSet, hush_patterns::Error> + Send + Sync;
 
@@ -172,6 +175,7 @@ pub struct Sandbox {
     search_path: OsString,
     rules: RulesSource,
     max_delay: Duration,
+    terminal: bool,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -211,6 +215,7 @@ impl Sandbox {
             search_path: OsString::from(DEFAULT_PATH),
             rules: RulesSource::Lazy(Arc::new(RuleSet::builtin)),
             max_delay: Duration::from_millis(100),
+            terminal: false,
         }
     }
 
@@ -272,6 +277,15 @@ impl Sandbox {
         self
     }
 
+    /// Gives the program a pseudo-terminal for stdout and one for stderr (instead of pipes), so
+    /// that it colours its output and flushes it line by line, as on a terminal; the two
+    /// streams stay apart. The size is copied from the caller's stdout when that is a
+    /// terminal. Output post-processing is off (`\n` is not turned into `\r\n`).
+    pub fn terminal(&mut self, yes: bool) -> &mut Self {
+        self.terminal = yes;
+        self
+    }
+
     /// The spec, to adjust.
     pub fn spec_mut(&mut self) -> &mut SandboxSpec {
         &mut self.spec
@@ -299,14 +313,32 @@ impl Sandbox {
         let mut cmd = Command::new(&self.helper);
         cmd.args(&self.helper_args)
             .env_clear()
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdin(Stdio::from(OwnedFd::from(theirs)));
+        let masters = if self.terminal {
+            let size = rustix::termios::tcgetwinsize(io::stdout()).ok();
+            let (out_master, out_slave) = pty_pair(size).map_err(helper_err)?;
+            let (err_master, err_slave) = pty_pair(size).map_err(helper_err)?;
+            cmd.stdout(Stdio::from(out_slave))
+                .stderr(Stdio::from(err_slave));
+            Some((out_master, err_master))
+        } else {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            None
+        };
         let mut child = cmd.spawn().map_err(helper_err)?;
-        // The helper's end must close with the helper, so that its exit reads as end of file.
+        // The helper's ends (socket, terminals) must close with the helper, so that its exit
+        // reads as end of file.
         drop(cmd);
-        let out_pipe = child.stdout.take();
-        let err_pipe = child.stderr.take();
+        let (out_pipe, err_pipe): (Option<Output>, Option<Output>) = match masters {
+            Some((o, e)) => (
+                Some(Box::new(PtyReader(std::fs::File::from(o)))),
+                Some(Box::new(PtyReader(std::fs::File::from(e)))),
+            ),
+            None => (
+                child.stdout.take().map(|p| Box::new(p) as _),
+                child.stderr.take().map(|p| Box::new(p) as _),
+            ),
+        };
 
         let req =
             Request {
@@ -364,7 +396,7 @@ impl Sandbox {
                 .map_err(ExecError::Rules)
         };
         let (control, pumped) = std::thread::scope(|s| {
-            let pump = |pipe: Option<Box<dyn Read + Send>>, mut sink: &mut dyn Write| {
+            let pump = |pipe: Option<Output>, mut sink: &mut dyn Write| {
                 let Some(pipe) = pipe else {
                     return Ok(Counts::new());
                 };
@@ -394,8 +426,8 @@ impl Sandbox {
             };
             let stdout = &mut stdout;
             let stderr = &mut stderr;
-            let o = s.spawn(move || pump(out_pipe.map(|p| Box::new(p) as _), stdout));
-            let e = s.spawn(move || pump(err_pipe.map(|p| Box::new(p) as _), stderr));
+            let o = s.spawn(move || pump(out_pipe, stdout));
+            let e = s.spawn(move || pump(err_pipe, stderr));
             let control = self.control(&rx, &ctl, &mut child);
             let o = o.join().unwrap_or_else(|_| Ok(Counts::new()));
             let e = e.join().unwrap_or_else(|_| Ok(Counts::new()));
@@ -551,6 +583,37 @@ impl Sandbox {
         };
         let known = secrets.build_for(&rules).map_err(|e| e.to_string())?;
         Ok((rules, Arc::new(known)))
+    }
+}
+
+/// A pseudo-terminal for one output stream: (master for the launcher, slave for the program).
+/// Output post-processing is turned off so bytes arrive as written.
+fn pty_pair(size: Option<rustix::termios::Winsize>) -> io::Result<(OwnedFd, OwnedFd)> {
+    use rustix::pty::OpenptFlags;
+    use rustix::termios::{OptionalActions, OutputModes};
+    let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+    let master = rustix::pty::openpt(flags)?;
+    rustix::pty::grantpt(&master)?;
+    rustix::pty::unlockpt(&master)?;
+    let slave = rustix::pty::ioctl_tiocgptpeer(&master, flags)?;
+    let mut modes = rustix::termios::tcgetattr(&slave)?;
+    modes.output_modes.remove(OutputModes::OPOST);
+    rustix::termios::tcsetattr(&slave, OptionalActions::Now, &modes)?;
+    if let Some(size) = size {
+        rustix::termios::tcsetwinsize(&slave, size)?;
+    }
+    Ok((master, slave))
+}
+
+/// Reads a pseudo-terminal master: `EIO` once every slave is closed means end of output.
+struct PtyReader(std::fs::File);
+
+impl Read for PtyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.read(buf) {
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(0),
+            other => other,
+        }
     }
 }
 
