@@ -21,8 +21,8 @@ The command runs directly (no shell) with an empty environment plus the variable
 --env and --secret-env, stdin closed (unless --stdin), in a new session, with core dumps off. \
 Filesystem access is denied except read+execute on system directories (/usr, /bin, /lib*, \
 /etc, ...), read on /sys, the harmless /dev nodes, and the paths you allow. /proc is not \
-allowed by default: Landlock does not stop reading other processes' /proc/PID/environ, only the \
-user namespace of the isolated level does.
+allowed by default: it shows every process, and their command lines to anyone. The command \
+holds no capabilities, even when hush runs as root.
 
 Sandbox levels (--require-sandbox, and -v to show what was reached):
   basic     empty environment, new session, rlimits; no kernel confinement

@@ -85,6 +85,26 @@ pub(crate) fn apply_rlimits(limits: &Limits) -> Result<(), String> {
     Ok(())
 }
 
+/// Empties the calling thread's capability bounding set and ambient set, so the program holds
+/// no capability even when it runs as root (in or out of a user namespace): root without
+/// `CAP_SYS_PTRACE` cannot read other processes' memory or environment past Landlock, nor
+/// override file permissions. Returns false when the set could not be emptied (an ordinary
+/// user, who has nothing to drop, cannot change it either).
+pub(crate) fn drop_capabilities() -> bool {
+    use rustix::io::Errno;
+    use rustix::thread::CapabilitySet;
+    let _ = rustix::thread::clear_ambient_capability_set();
+    let mut all = true;
+    for cap in CapabilitySet::all().iter() {
+        match rustix::thread::remove_capability_from_bounding_set(cap) {
+            // EINVAL: a capability this kernel does not know.
+            Ok(()) | Err(Errno::INVAL) => {}
+            Err(_) => all = false,
+        }
+    }
+    all
+}
+
 /// Landlock rights for `rights`, limited to what applies to a non-directory when `file`.
 fn access_for(rights: Rights, file: bool) -> BitFlags<AccessFs> {
     let mut a = BitFlags::EMPTY;

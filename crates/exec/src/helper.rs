@@ -67,6 +67,7 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
         landlock_net: false,
         landlock_scopes: false,
         seccomp: false,
+        no_capabilities: false,
         namespaces: Vec::new(),
         notes: Vec::new(),
     };
@@ -112,6 +113,7 @@ fn confine_and_spawn(
     // Process-wide, but set only now that the thread exists: RLIMIT_NPROC counts threads and
     // RLIMIT_AS the thread's stack, so a tight limit must not stop the helper itself.
     confine::apply_rlimits(&spec.limits).map_err(|m| (126, m))?;
+    enf.no_capabilities = confine::drop_capabilities() || !rustix::process::geteuid().is_root();
     confine::apply_landlock(spec, &mut enf).map_err(|m| (126, m))?;
     let mut network_enforced = match &spec.network {
         Network::On => true,

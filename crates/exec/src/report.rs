@@ -36,6 +36,9 @@ pub struct Enforcement {
     pub landlock_scopes: bool,
     /// The seccomp filter refusing non-`AF_UNIX` sockets and `io_uring`.
     pub seccomp: bool,
+    /// The program holds no capabilities (the bounding set was emptied, or it runs as an
+    /// ordinary user with `no_new_privs`).
+    pub no_capabilities: bool,
     /// Namespaces entered (`user`, `net`).
     pub namespaces: Vec<String>,
     /// Why a mechanism is missing or weaker than asked; never secret.
@@ -83,6 +86,9 @@ impl fmt::Display for Enforcement {
         if !self.namespaces.is_empty() {
             write!(f, ", namespaces {}", self.namespaces.join("+"))?;
         }
+        if self.no_capabilities {
+            f.write_str(", no capabilities")?;
+        }
         f.write_str(", rlimits")?;
         for note in &self.notes {
             write!(f, "; {note}")?;
@@ -103,6 +109,7 @@ mod tests {
             landlock_net: true,
             landlock_scopes: true,
             seccomp: true,
+            no_capabilities: true,
             namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
             notes: Vec::new(),
         }

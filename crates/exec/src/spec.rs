@@ -269,9 +269,9 @@ impl SandboxSpec {
     /// and the harmless devices (`/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random`,
     /// `/dev/urandom`, `/dev/tty`).
     ///
-    /// `/proc` is not among them: Landlock does not stop reading `/proc/<pid>/environ` of
-    /// other processes of the same user (measured on Linux 6.18, ABI 7), so allowing it leaks
-    /// their environments unless the run is in a user namespace ([`Level::Isolated`]).
+    /// `/proc` is not among them: without a PID namespace of its own, it shows every process
+    /// of the machine, and `/proc/<pid>/cmdline` (where secrets passed as arguments live) is
+    /// readable by anyone, Landlock or not.
     pub fn allow_system(&mut self) -> &mut Self {
         let optional = |path: &str, rights| PathRule {
             path: PathBuf::from(path),
