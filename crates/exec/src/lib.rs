@@ -41,6 +41,9 @@
 //! # }
 //! ```
 //!
+//! `examples/sandboxed.rs` is a complete executor in 50 lines:
+//! `cargo run -p hush-exec --example sandboxed -- sh -c 'ls; id'`.
+//!
 //! # What this crate does not promise
 //!
 //! - Linux only. Without Landlock the filesystem is not restricted (the level says
@@ -49,6 +52,8 @@
 //!   filtered while the network is on or allow-listed.
 //! - `max_processes` is `RLIMIT_NPROC`, which counts every process of the user and does not
 //!   bind root; memory is `RLIMIT_AS` (address space). cgroups v2 limits are not used yet.
+//! - No PID or mount namespace yet: the run's processes are found through the helper's
+//!   session and its subreaper role, and killed until none is left.
 //! - The output cap counts bytes before redaction and may cut a line in the middle.
 //! - `helper_main` must run before the calling binary starts any thread: user namespaces
 //!   can only be entered by a single-threaded process.
