@@ -88,7 +88,7 @@ pub(crate) struct RunArgs {
     /// Do not enter user and network namespaces.
     #[arg(long)]
     no_namespaces: bool,
-    /// Print the sandbox level and mechanisms reached to stderr when the command ends (always
+    /// Print the sandbox level and mechanisms reached to stderr as the command starts (always
     /// printed below `strict`).
     #[arg(short, long)]
     verbose: bool,
@@ -146,6 +146,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     // The built-in rules, compiled only if the command writes something.
     let mut sandbox = Sandbox::new(helper, program, spec);
     sandbox.args(rest.iter().cloned()).terminal(args.tty);
+    let verbose = args.verbose;
+    sandbox.on_start(move |enforcement| {
+        if verbose || enforcement.level < Level::Strict {
+            let _ = writeln!(std::io::stderr(), "hush: {enforcement}");
+        }
+    });
     if let Some(path) = std::env::var_os("PATH") {
         sandbox.search_path(path);
     }
@@ -171,9 +177,6 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     };
     let mut err = std::io::stderr().lock();
-    if args.verbose || outcome.enforcement.level < Level::Strict {
-        let _ = writeln!(err, "hush: {}", outcome.enforcement);
-    }
     let why = match outcome.stopped {
         Some(hush_exec::Stop::Timeout) => Some(format!(
             "after the {}s timeout",

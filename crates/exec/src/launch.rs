@@ -176,7 +176,11 @@ pub struct Sandbox {
     rules: RulesSource,
     max_delay: Duration,
     terminal: bool,
+    on_start: Option<Box<OnStart>>,
 }
+
+/// Called with the enforcement reached, once the program is running.
+type OnStart = dyn Fn(&Enforcement) + Send + Sync;
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -216,6 +220,7 @@ impl Sandbox {
             rules: RulesSource::Lazy(Arc::new(RuleSet::builtin)),
             max_delay: Duration::from_millis(100),
             terminal: false,
+            on_start: None,
         }
     }
 
@@ -274,6 +279,13 @@ impl Sandbox {
     /// are redacted (default 100 ms).
     pub fn max_delay(&mut self, delay: Duration) -> &mut Self {
         self.max_delay = delay;
+        self
+    }
+
+    /// Calls `f` with the [`Enforcement`] as soon as the program is running (before its
+    /// output), for a log line or an audit record; [`Outcome`] carries it too.
+    pub fn on_start(&mut self, f: impl Fn(&Enforcement) + Send + Sync + 'static) -> &mut Self {
+        self.on_start = Some(Box::new(f));
         self
     }
 
@@ -484,7 +496,12 @@ impl Sandbox {
                 None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
             };
             match msg {
-                Ok(Ok(Report::Started(enf))) => started = Some(Ok(enf)),
+                Ok(Ok(Report::Started(enf))) => {
+                    if let Some(f) = &self.on_start {
+                        f(&enf);
+                    }
+                    started = Some(Ok(enf));
+                }
                 Ok(Ok(Report::Refused { code, message })) => started = Some(Err((code, message))),
                 Ok(Ok(Report::Exited { code, signal })) => {
                     status = match (code, signal) {
