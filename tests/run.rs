@@ -21,6 +21,39 @@ fn run_sh(flags: &[&str], script: &str) -> (i32, String, String) {
     run(&mut cmd)
 }
 
+/// Runs `hush run FLAGS -- sh -c SCRIPT` with `env` set for `hush run`, where SCRIPT finds the
+/// pid of the `hush run` process in `$launcher` (the test writes it once the process exists:
+/// inside a PID namespace the program cannot name its launcher).
+fn run_sh_knowing_launcher(
+    flags: &[&str],
+    env: &[(&str, &str)],
+    script: &str,
+) -> (i32, String, String) {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("launcher");
+    let d = dir.path().to_str().unwrap();
+    let script = format!(
+        "while [ ! -s {f} ]; do sleep 0.01; done; read launcher < {f}; {script}",
+        f = file.display()
+    );
+    let mut cmd = hush_run(flags);
+    cmd.args(["--allow-read", d, "--", "sh", "-c", &script])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let tmp = dir.path().join("launcher.tmp");
+    std::fs::write(&tmp, format!("{}\n", child.id())).unwrap();
+    std::fs::rename(&tmp, &file).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The enforcement line of `hush run -v` for a trivial command on this machine.
 fn enforcement() -> String {
     let (code, _, err) = run(hush_run(&["-v", "--", "true"])
@@ -210,14 +243,25 @@ fn timeout_kills_grandchildren_that_ignore_sigterm() {
     // A grandchild in the process group and one that left it with setsid, both ignoring
     // SIGTERM; the direct child ignores it too.
     let script = format!(
-        "sh -c 'trap \"\" TERM; echo $$ >> {p}; exec sleep 60' & \
-         setsid sh -c 'trap \"\" TERM; echo $$ >> {p}; exec sleep 60' & \
+        "sh -c 'trap \"\" TERM; read s r < /proc/self/stat; echo $s >> {p}; exec sleep 60' & \
+         setsid sh -c 'trap \"\" TERM; read s r < /proc/self/stat; echo $s >> {p}; exec sleep 60' & \
          trap '' TERM; while [ \"$(wc -l < {p})\" -lt 2 ]; do sleep 0.05; done; echo ready; sleep 60",
         p = pids.display()
     );
     std::fs::write(&pids, "").unwrap();
     let d = dir.path().to_str().unwrap();
-    let (code, out, err) = run_sh(&["--allow-write", d, "--timeout", "1"], &script);
+    // Pids as the test sees them: from /proc/self (a PID namespace renumbers `$$`).
+    let (code, out, err) = run_sh(
+        &[
+            "--allow-write",
+            d,
+            "--allow-read",
+            "/proc",
+            "--timeout",
+            "1",
+        ],
+        &script,
+    );
     assert_eq!(code, 124, "{out}{err}");
     assert!(out.contains("ready"), "{out}{err}");
     assert!(err.contains("timeout"), "{err}");
@@ -361,15 +405,16 @@ fn the_launchers_environment_is_out_of_reach() {
         return;
     }
     let secret = fake_token(82);
-    // The helper is the program's parent; `hush run` (holding the secret) is the helper's.
-    let script = "pp=$(cut -d' ' -f4 /proc/$PPID/stat); echo \"launcher $pp\"; \
-                  tr '\\0' '\\n' < /proc/$pp/environ; tr '\\0' '\\n' < /proc/$PPID/environ; true";
+    // `hush run` holds the secret in its environment. The program's parent (the helper, or the
+    // PID namespace's init) is found through /proc/self, which shows pids as seen outside.
+    let script = "echo \"launcher $launcher\"; tr '\\0' '\\n' < /proc/$launcher/environ; \
+                  read s r < /proc/self/stat; read s r r p r2 < /proc/$s/stat; \
+                  tr '\\0' '\\n' < /proc/$p/environ; true";
     for ns in [&[][..], &["--no-namespaces"][..]] {
-        let mut cmd = hush_run(&["--allow-read", "/proc"]);
-        cmd.args(ns)
-            .args(["--", "sh", "-c", script])
-            .env("NOT_GRANTED", &secret);
-        let (code, out, err) = run(&mut cmd);
+        let mut flags = vec!["--allow-read", "/proc"];
+        flags.extend_from_slice(ns);
+        let (code, out, err) =
+            run_sh_knowing_launcher(&flags, &[("NOT_GRANTED", secret.as_str())], script);
         assert_eq!(code, 0, "{err}");
         assert!(out.starts_with("launcher "), "{out}{err}");
         assert!(
@@ -388,14 +433,13 @@ fn the_program_cannot_signal_processes_outside_the_sandbox() {
     ) {
         return;
     }
-    // Same user, so only Landlock's signal scope stands between the program and its launcher.
-    let script = "pp=$(cut -d' ' -f4 /proc/$PPID/stat); \
-                  kill -0 $pp && echo launcher-reachable; kill -0 $PPID && echo helper-reachable; \
+    // Same user, so only Landlock's signal scope stands between the program and its launcher
+    // (and the helper, its parent outside a PID namespace, its init inside one).
+    let script = "kill -0 $launcher && echo launcher-reachable; \
+                  kill -0 $PPID && echo parent-reachable; \
                   sh -c 'exit 0' & kill -0 $! && echo own-child-reachable; wait";
     for ns in [&[][..], &["--no-namespaces"][..]] {
-        let mut flags = vec!["--allow-read", "/proc"];
-        flags.extend_from_slice(ns);
-        let (code, out, err) = run_sh(&flags, script);
+        let (code, out, err) = run_sh_knowing_launcher(ns, &[], script);
         assert_eq!(code, 0, "{err}");
         assert_eq!(out, "own-child-reachable\n", "{ns:?}: {err}");
     }

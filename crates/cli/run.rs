@@ -29,7 +29,7 @@ Sandbox levels (--require-sandbox, and -v to show what was reached):
   landlock  Landlock enforces the filesystem rules (possibly without rights newer than the kernel's ABI)
   strict    Landlock enforces every requested right, and --network off is enforced (seccomp \
 refuses non-unix sockets, Landlock refuses TCP)
-  isolated  strict, inside new user and network namespaces
+  isolated  strict, inside new user, PID and network namespaces
 
 Exit status: the command's own; 128+N when it was killed by signal N; 124 when hush stopped it \
 (--timeout, --max-output); 125 when hush itself failed; 126 when the command could not be \
@@ -85,7 +85,7 @@ pub(crate) struct RunArgs {
     /// Limit on open files per process (RLIMIT_NOFILE).
     #[arg(long, value_name = "N")]
     max_open_files: Option<u64>,
-    /// Do not enter user and network namespaces.
+    /// Do not enter user, PID and network namespaces.
     #[arg(long)]
     no_namespaces: bool,
     /// Print the sandbox level and mechanisms reached to stderr as the command starts (always

@@ -4,15 +4,19 @@
 //!
 //! - The main thread takes a new session, becomes a child subreaper (orphans of the program
 //!   are re-parented to it rather than escaping to init) and enters namespaces.
-//! - A spawner thread sets the rlimits (process-wide), restricts itself with Landlock and
-//!   seccomp and spawns the program, which
-//!   inherits that thread's restrictions. The main thread stays unrestricted, so it can still
-//!   read `/proc` and signal everything the program started.
+//! - A spawner thread sets the rlimits (process-wide), drops capabilities, restricts itself
+//!   with Landlock and seccomp and spawns the program, which inherits that thread's
+//!   restrictions. The main thread stays unrestricted, so it can still read `/proc` and
+//!   signal everything the program started.
 //! - When the program exits (or the launcher says `term`/`kill`, or goes away), every
 //!   remaining process of the run is killed: the program's process group, every process in
 //!   the helper's session, and every orphan re-parented to the helper, until none is left.
+//! - With a user namespace, the helper also unshares a PID namespace and starts itself again
+//!   as its init (PID 1), handing it the request; it then only relays messages. The init does
+//!   the two steps above inside the namespace (SIGTERM/SIGKILL go to every process in it), and
+//!   when it exits the kernel kills whatever is left there.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::net::UnixStream;
@@ -48,18 +52,7 @@ pub fn helper_main() -> i32 {
 }
 
 fn supervise(mut sock: UnixStream) -> io::Result<i32> {
-    let (req, stdin) = wire::recv_request(&mut sock)?;
-    // From here on the helper must not read its own stdin (the socket) through std.
-    // The session is how the sweep finds the run's processes: without it, refuse.
-    if let Err(e) = rustix::process::setsid() {
-        return refuse(
-            &mut sock,
-            125,
-            format!("sandbox helper: cannot start a new session: {e}"),
-        );
-    }
-    let subreaper = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
-
+    let (mut req, stdin) = wire::recv_request(&mut sock)?;
     let mut enf = Enforcement {
         level: Level::Basic,
         landlock_abi: None,
@@ -71,7 +64,22 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
         namespaces: Vec::new(),
         notes: Vec::new(),
     };
-    if let Err(e) = subreaper {
+    if let Some(info) = req.init.take() {
+        // PID 1 of the run's PID namespace: everything else is already in place.
+        enf.namespaces = info.namespaces;
+        enf.notes = info.notes;
+        return run_program(sock, &req, stdin, enf, true);
+    }
+    // From here on the helper must not read its own stdin (the socket) through std.
+    // The session is how the sweep finds the run's processes: without it, refuse.
+    if let Err(e) = rustix::process::setsid() {
+        return refuse(
+            &mut sock,
+            125,
+            format!("sandbox helper: cannot start a new session: {e}"),
+        );
+    }
+    if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
         enf.notes.push(format!(
             "not a child subreaper ({e}): processes that leave the session and outlive their \
              parent are not killed with the run"
@@ -81,21 +89,124 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
     if req.spec.namespaces {
         enf.namespaces = confine::enter_namespaces(&req.spec, &mut enf.notes);
     }
+    if enf.namespaces.iter().any(|n| n == "user") {
+        // No thread may be created after this (the helper has none): the next child is the
+        // namespace's init.
+        match nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
+            Ok(()) => {
+                enf.namespaces.push("pid".to_string());
+                return relay(sock, req, stdin, enf);
+            }
+            Err(e) => enf.notes.push(format!("no PID namespace ({e})")),
+        }
+    }
+    run_program(sock, &req, stdin, enf, false)
+}
 
+/// Confines a thread, spawns the program from it, reports, and watches it to the end.
+/// `pid_ns_init`: this process is PID 1 of the run's own PID namespace.
+fn run_program(
+    mut sock: UnixStream,
+    req: &Request,
+    stdin: Option<OwnedFd>,
+    enf: Enforcement,
+    pid_ns_init: bool,
+) -> io::Result<i32> {
     let (child, enf) = match std::thread::scope(|s| {
-        s.spawn(|| confine_and_spawn(&req, stdin, enf))
+        s.spawn(|| confine_and_spawn(req, stdin, enf))
             .join()
             .unwrap_or_else(|_| Err((125, "sandbox helper thread panicked".to_string())))
     }) {
         Ok(v) => v,
         Err((code, message)) => return refuse(&mut sock, code, message),
     };
-    let grace = req.spec.limits.grace;
-    drop(req);
     wire::send_report(&mut sock, &Report::Started(enf))?;
-    let (code, signal) = watch(&mut sock, child, grace)?;
+    let (code, signal) = watch(&mut sock, child, req.spec.limits.grace, pid_ns_init)?;
     wire::send_report(&mut sock, &Report::Exited { code, signal })?;
     Ok(0)
+}
+
+/// The outer helper of a PID-namespace run: starts the namespace's init (this binary again,
+/// with the request marked for it), passes messages both ways unchanged, and kills the init
+/// (and with it, by the kernel, every process of the namespace) if the launcher goes away.
+fn relay(
+    mut sock: UnixStream,
+    mut req: Request,
+    stdin: Option<OwnedFd>,
+    enf: Enforcement,
+) -> io::Result<i32> {
+    let (mut ours, theirs) = UnixStream::pair()?;
+    let spawned = std::env::current_exe().and_then(|exe| {
+        Command::new(exe)
+            .arg(crate::HELPER_ARG)
+            .env_clear()
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .spawn()
+    });
+    let init = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            return refuse(
+                &mut sock,
+                125,
+                format!("sandbox helper: cannot start the PID namespace init: {e}"),
+            )
+        }
+    };
+    let init_pid = Pid::from_child(&init);
+    drop(init);
+    req.init = Some(wire::InitInfo {
+        namespaces: enf.namespaces,
+        notes: enf.notes,
+    });
+    let sent = wire::send_request(&mut ours, &req, stdin.as_ref().map(|fd| fd.as_fd()));
+    drop(req);
+    drop(stdin);
+    if sent.is_ok() {
+        pass_messages(&sock, &ours, init_pid);
+    }
+    let _ = rustix::process::kill_process(init_pid, Signal::KILL);
+    sweep();
+    Ok(0)
+}
+
+/// Copies bytes launcher → init and init → launcher until the init's end closes.
+fn pass_messages(launcher: &UnixStream, init: &UnixStream, init_pid: Pid) {
+    let mut buf = [0u8; 4096];
+    let mut launcher_open = true;
+    loop {
+        let mut fds = vec![PollFd::new(init, PollFlags::IN)];
+        if launcher_open {
+            fds.push(PollFd::new(launcher, PollFlags::IN));
+        }
+        match rustix::event::poll(&mut fds, None) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+        let init_ready = !fds[0].revents().is_empty();
+        let launcher_ready = launcher_open && !fds[1].revents().is_empty();
+        drop(fds);
+        if launcher_ready {
+            match (&*launcher).read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = (&*init).write_all(&buf[..n]);
+                }
+                _ => {
+                    // The launcher is gone: the init's death takes the namespace with it.
+                    launcher_open = false;
+                    let _ = rustix::process::kill_process(init_pid, Signal::KILL);
+                }
+            }
+        }
+        if init_ready {
+            match (&*init).read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = (&*launcher).write_all(&buf[..n]);
+                }
+                _ => return,
+            }
+        }
+    }
 }
 
 fn refuse(sock: &mut UnixStream, code: u8, message: String) -> io::Result<i32> {
@@ -181,6 +292,7 @@ fn watch(
     sock: &mut UnixStream,
     child: std::process::Child,
     grace: Duration,
+    pid_ns_init: bool,
 ) -> io::Result<(Option<i32>, Option<i32>)> {
     // The program is reaped here with everything else, not through `child`.
     let pid = Pid::from_child(&child);
@@ -201,7 +313,7 @@ fn watch(
             None => None,
         };
         if timeout == Some(Duration::ZERO) && kill_at.is_some() {
-            kill_all(pid, Signal::KILL);
+            kill_all(pid, Signal::KILL, pid_ns_init);
             kill_at = None;
             continue;
         }
@@ -228,21 +340,25 @@ fn watch(
                 Ok(0) | Err(_) => {
                     // The launcher is gone: nobody may see the output, stop everything.
                     launcher_gone = true;
-                    kill_all(pid, Signal::KILL);
+                    kill_all(pid, Signal::KILL, pid_ns_init);
                 }
                 Ok(_) => match line.trim() {
                     "term" => {
-                        kill_all(pid, Signal::TERM);
+                        kill_all(pid, Signal::TERM, pid_ns_init);
                         kill_at.get_or_insert(Instant::now() + grace);
                     }
-                    "kill" => kill_all(pid, Signal::KILL),
+                    "kill" => kill_all(pid, Signal::KILL, pid_ns_init),
                     _ => {}
                 },
             }
         }
     };
     // The program is gone; nothing it started may outlive it.
-    sweep();
+    if pid_ns_init {
+        sweep_namespace();
+    } else {
+        sweep();
+    }
     Ok((status.exit_status(), status.terminating_signal()))
 }
 
@@ -257,9 +373,15 @@ fn reap(program: Pid) -> Option<rustix::process::WaitStatus> {
     status
 }
 
-/// Sends `sig` to every process of the run: the program's group, the helper's session and
-/// the helper's children.
-fn kill_all(program: Pid, sig: Signal) {
+/// Sends `sig` to every process of the run: as the init of a PID namespace, every other
+/// process in it; otherwise the program's group, the helper's session and the helper's
+/// children.
+fn kill_all(program: Pid, sig: Signal, pid_ns_init: bool) {
+    if pid_ns_init {
+        let sig = nix::sys::signal::Signal::try_from(sig.as_raw()).ok();
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-1), sig);
+        return;
+    }
     let _ = rustix::process::kill_process_group(program, sig);
     for p in members() {
         let _ = rustix::process::kill_process(p, sig);
@@ -285,6 +407,19 @@ fn sweep() {
         }
         if !reaped {
             std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// As the init of the run's PID namespace: kills every other process in it and reaps until
+/// none is left (orphans are re-parented to the init, so in the end all are its children).
+fn sweep_namespace() {
+    let all = nix::unistd::Pid::from_raw(-1);
+    loop {
+        let _ = nix::sys::signal::kill(all, nix::sys::signal::Signal::SIGKILL);
+        match rustix::process::wait(WaitOptions::empty()) {
+            Ok(Some(_)) => {}
+            _ => return,
         }
     }
 }

@@ -366,6 +366,7 @@ impl Sandbox {
                         (k.as_bytes().to_vec(), v.expose_secret().as_bytes().to_vec())
                     }))
                     .collect(),
+                init: None,
             };
         let stdin = io::stdin();
         let stdin_fd = (self.spec.stdin == Stdin::Inherit).then(|| stdin.as_fd());

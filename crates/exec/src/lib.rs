@@ -11,8 +11,9 @@
 //! - The confinement happens in a **helper process**, never in a `pre_exec` hook of the
 //!   (multithreaded) caller: the launcher re-executes a binary of yours with the first
 //!   argument [`HELPER_ARG`], whose `main` calls [`helper_main`] before anything else. The
-//!   helper takes a new session, becomes a child subreaper, enters user and network
-//!   namespaces when it can, sets rlimits (core dumps off), restricts a thread with Landlock
+//!   helper takes a new session, becomes a child subreaper, enters user, network and PID
+//!   namespaces when it can (an init of its own is PID 1), sets rlimits (core dumps off),
+//!   empties the capability sets, restricts a thread with Landlock
 //!   (per-operation filesystem rights, TCP ports on ABI 4+, signal and abstract-socket scopes
 //!   on ABI 6+) and, with the network off, a seccomp filter refusing every socket but
 //!   `AF_UNIX`; that thread spawns the program, so the program inherits all of it.
@@ -52,8 +53,8 @@
 //!   filtered while the network is on or allow-listed.
 //! - `max_processes` is `RLIMIT_NPROC`, which counts every process of the user and does not
 //!   bind root; memory is `RLIMIT_AS` (address space). cgroups v2 limits are not used yet.
-//! - No PID or mount namespace yet: the run's processes are found through the helper's
-//!   session and its subreaper role, and killed until none is left.
+//! - No mount namespace yet, so `/proc` (not allowed by default) shows the whole machine
+//!   with outside pids, even inside the run's PID namespace.
 //! - The output cap counts bytes before redaction and may cut a line in the middle.
 //! - `helper_main` must run before the calling binary starts any thread: user namespaces
 //!   can only be entered by a single-threaded process.

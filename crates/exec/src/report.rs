@@ -53,9 +53,13 @@ impl Enforcement {
             LandlockState::Off => Level::Basic,
             LandlockState::Partial => Level::Landlock,
             LandlockState::Full if !network_enforced => Level::Landlock,
-            LandlockState::Full if self.namespaces.iter().any(|n| n == "user") => Level::Isolated,
+            LandlockState::Full if self.has("user") && self.has("pid") => Level::Isolated,
             LandlockState::Full => Level::Strict,
         }
+    }
+
+    fn has(&self, namespace: &str) -> bool {
+        self.namespaces.iter().any(|n| n == namespace)
     }
 }
 
@@ -124,6 +128,10 @@ mod tests {
         assert_eq!(enf(Full, &[]).compute_level(true), Level::Strict);
         assert_eq!(
             enf(Full, &["user", "net"]).compute_level(true),
+            Level::Strict
+        );
+        assert_eq!(
+            enf(Full, &["user", "net", "pid"]).compute_level(true),
             Level::Isolated
         );
     }

@@ -173,7 +173,7 @@ pub enum Level {
     /// Landlock fully enforces every requested filesystem right, and the network setting is
     /// enforced (seccomp and Landlock TCP rules when off, Landlock ports when allow-listed).
     Strict,
-    /// Strict, inside new user (and, with network off, network) namespaces.
+    /// Strict, inside new user and PID (and, with network off, network) namespaces.
     Isolated,
 }
 
@@ -229,7 +229,8 @@ pub struct SandboxSpec {
     pub stdin: Stdin,
     /// Resource limits.
     pub limits: Limits,
-    /// Try user and network namespaces (skipped, and reported, when the kernel refuses them).
+    /// Try user, PID and network namespaces (skipped, and reported, when the kernel refuses
+    /// them).
     pub namespaces: bool,
     /// Refuse to start the program below this level.
     pub require: Option<Level>,
@@ -269,8 +270,8 @@ impl SandboxSpec {
     /// and the harmless devices (`/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random`,
     /// `/dev/urandom`, `/dev/tty`).
     ///
-    /// `/proc` is not among them: without a PID namespace of its own, it shows every process
-    /// of the machine, and `/proc/<pid>/cmdline` (where secrets passed as arguments live) is
+    /// `/proc` is not among them: without a mount namespace and a `/proc` of its own, it shows
+    /// every process of the machine, and `/proc/<pid>/cmdline` (where secrets passed as arguments live) is
     /// readable by anyone, Landlock or not.
     pub fn allow_system(&mut self) -> &mut Self {
         let optional = |path: &str, rights| PathRule {

@@ -36,6 +36,16 @@ pub(crate) struct Request {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) cwd: Option<Vec<u8>>,
     pub(crate) env: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Set by the outer helper when it hands the request to the init of a new PID namespace.
+    #[serde(default)]
+    pub(crate) init: Option<InitInfo>,
+}
+
+/// What the outer helper already did, for the init's report.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct InitInfo {
+    pub(crate) namespaces: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl Drop for Request {
@@ -157,6 +167,7 @@ mod tests {
             args: vec![b"a b".to_vec(), Vec::new()],
             cwd: None,
             env: vec![(b"K".to_vec(), b"v\x00w".to_vec())],
+            init: None,
         }
     }
 
