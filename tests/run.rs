@@ -464,3 +464,17 @@ fn tty_gives_the_program_terminals_and_keeps_streams_apart() {
     let (_, out, _) = run_sh(&[], "[ -t 1 ] || echo pipe");
     assert_eq!(out, "pipe\n");
 }
+
+#[test]
+fn a_secret_split_across_writes_is_redacted() {
+    let secret = fake_token(84);
+    let (head, tail) = secret.split_at(12);
+    // Two writes 30 ms apart: the redactor holds the partial token (up to 100 ms) rather than
+    // letting the first half through.
+    let script = format!("printf 'key=%s' '{head}'; sleep 0.03; printf '%s\\n' '{tail}'");
+    let (code, out, err) =
+        run(hush_run(&["--secret-env", "SPLIT", "--", "sh", "-c", &script]).env("SPLIT", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(head) && !out.contains(tail), "{out}");
+    assert!(out.starts_with("key=[REDACTED"), "{out}");
+}
