@@ -6,5 +6,6 @@ mod audit;
 mod policy;
 mod precommit;
 mod rules;
+mod run;
 mod scan;
 mod vault;

@@ -13,6 +13,7 @@ mod env;
 mod hook;
 mod policy;
 mod rules;
+mod run;
 mod scan;
 mod vault;
 
@@ -50,6 +51,8 @@ enum Command {
     /// Verify, review and summarise audit logs.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run a command in a sandbox (Landlock, seccomp, namespaces) with its output redacted.
+    Run(Box<run::RunArgs>),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -59,9 +62,18 @@ pub(crate) enum Outcome {
     Clean,
     /// Exit 1: findings, or failed checks.
     Failed,
+    /// This exit code (`hush run` propagates the command's).
+    Exit(u8),
 }
 
 fn main() -> ExitCode {
+    // The sandbox helper re-executed by `hush run`: before clap, before any thread.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == hush_exec::HELPER_ARG)
+    {
+        return ExitCode::from(u8::try_from(hush_exec::helper_main()).unwrap_or(125));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Rules(cmd) => rules::run(cmd),
@@ -71,10 +83,12 @@ fn main() -> ExitCode {
         Command::Env(cmd) => env::run(cmd),
         Command::Policy(cmd) => policy::run(*cmd),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Run(args) => run::run(*args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `hush run -- /bin/true` beside a plain spawn of `/bin/true`, at each sandbox configuration this
+# machine offers, and `hush run -- /bin/echo hi` (output, so the redaction rules are compiled), in
+# one run: median, min and max wall time of RUNS spawns (after 5 warm-ups),
+# spawned from Python so every row pays the same fork/exec cost. Also `hush --version` (binary
+# start-up alone) and the enforcement line of each configuration.
+#
+# Usage: bench/run.sh            (from the repository root)
+# Env:   RUNS (default 100)
+set -u
+RUNS=${RUNS:-100}
+cargo build --release -q --bin hush || exit 2
+H=$PWD/target/release/hush
+for flags in "" "--no-namespaces" "--network on --no-namespaces"; do
+  echo "hush run $flags: $($H run -v $flags -- /bin/true 2>&1)"
+done
+echo
+python3 - "$H" "$RUNS" <<'PY'
+import statistics, subprocess, sys, time
+h, runs = sys.argv[1], int(sys.argv[2])
+rows = [
+    ("/bin/true (plain spawn)", ["/bin/true"]),
+    ("hush --version (start-up)", [h, "--version"]),
+    ("hush run: isolated (default)", [h, "run", "--", "/bin/true"]),
+    ("hush run: strict (--no-namespaces)", [h, "run", "--no-namespaces", "--", "/bin/true"]),
+    ("hush run: --network on --no-namespaces", [h, "run", "--network", "on", "--no-namespaces", "--", "/bin/true"]),
+    ("/bin/echo hi (plain spawn)", ["/bin/echo", "hi"]),
+    ("hush run -- /bin/echo hi (rules compiled)", [h, "run", "--", "/bin/echo", "hi"]),
+]
+base = None
+print("%-42s %9s %9s %9s %10s" % ("command, %d runs" % runs, "median", "min", "max", "overhead"))
+for name, cmd in rows:
+    for _ in range(5):
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append((time.perf_counter() - t) * 1e3)
+    med = statistics.median(times)
+    base = med if base is None else base
+    print("%-42s %6.2f ms %6.2f ms %6.2f ms %7.2f ms" % (name, med, min(times), max(times), med - base))
+PY

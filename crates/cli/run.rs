@@ -1,0 +1,203 @@
+//! `hush run`: run one command in the sandbox with redacted output.
+//!
+//! Glue only: flags become a `SandboxSpec` and a `Sandbox`; `hush_exec` does the work.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use hush_exec::{Level, Limits, Network, Rights, Sandbox, SandboxSpec, Stdin};
+use secrecy::SecretString;
+
+use crate::Outcome;
+
+/// Run a command in a sandbox, with its output redacted.
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+The command runs directly (no shell) with an empty environment plus the variables named by \
+--env and --secret-env, stdin closed (unless --stdin), in a new session, with core dumps off. \
+Filesystem access is denied except read+execute on system directories (/usr, /bin, /lib*, \
+/etc, ...), read on /sys, the harmless /dev nodes, and the paths you allow. /proc is not \
+allowed by default: it shows every process, and their command lines to anyone. The command \
+holds no capabilities, even when hush runs as root.
+
+Sandbox levels (--require-sandbox, and -v to show what was reached):
+  basic     empty environment, new session, rlimits; no kernel confinement
+  landlock  Landlock enforces the filesystem rules (possibly without rights newer than the kernel's ABI)
+  strict    Landlock enforces every requested right, and --network off is enforced (seccomp \
+refuses non-unix sockets, Landlock refuses TCP)
+  isolated  strict, inside new user, PID and network namespaces
+
+Exit status: the command's own; 128+N when it was killed by signal N; 124 when hush stopped it \
+(--timeout, --max-output); 125 when hush itself failed; 126 when the command could not be \
+executed or the sandbox level was not reached; 127 when it was not found.
+
+This is the policy-free form: the policy-driven `hush run --policy FILE -- CMD` (with secrets \
+from the vault and an audit log) arrives with the policy crate.")]
+pub(crate) struct RunArgs {
+    /// Refuse to run unless the sandbox reaches LEVEL: basic, landlock, strict or isolated.
+    #[arg(long, value_name = "LEVEL")]
+    require_sandbox: Option<Level>,
+    /// Network access: off (no sockets but unix ones) or on.
+    #[arg(long, value_enum, default_value_t = NetworkArg::Off)]
+    network: NetworkArg,
+    /// Allow reading PATH and everything beneath it (repeatable).
+    #[arg(long, value_name = "PATH")]
+    allow_read: Vec<PathBuf>,
+    /// Allow reading, writing, creating and deleting under PATH (repeatable).
+    #[arg(long, value_name = "PATH")]
+    allow_write: Vec<PathBuf>,
+    /// Allow reading and executing PATH and everything beneath it (repeatable).
+    #[arg(long, value_name = "PATH")]
+    allow_exec: Vec<PathBuf>,
+    /// Pass the environment variable NAME to the command (repeatable; everything else is dropped).
+    #[arg(long = "env", value_name = "NAME")]
+    env: Vec<String>,
+    /// Pass NAME like --env, and redact its value from the output in any encoding (repeatable).
+    #[arg(long = "secret-env", value_name = "NAME")]
+    secret_env: Vec<String>,
+    /// Let the command read hush's standard input.
+    #[arg(long)]
+    stdin: bool,
+    /// Give the command a terminal for stdout and one for stderr, so it colours and flushes
+    /// its output as on a terminal (still redacted, the two streams still apart; most tools
+    /// also need `--env TERM` to colour).
+    #[arg(long)]
+    tty: bool,
+    /// Stop the command after SECS seconds: SIGTERM to all its processes, SIGKILL 2 s later.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Stop the command once it has written BYTES bytes to stdout and stderr together.
+    #[arg(long, value_name = "BYTES")]
+    max_output: Option<u64>,
+    /// CPU time limit in seconds (RLIMIT_CPU).
+    #[arg(long, value_name = "SECS")]
+    max_cpu: Option<u64>,
+    /// Address-space limit in MiB (RLIMIT_AS).
+    #[arg(long, value_name = "MB")]
+    max_memory: Option<u64>,
+    /// Limit on the user's processes (RLIMIT_NPROC; not enforced for root).
+    #[arg(long, value_name = "N")]
+    max_processes: Option<u64>,
+    /// Limit on open files per process (RLIMIT_NOFILE).
+    #[arg(long, value_name = "N")]
+    max_open_files: Option<u64>,
+    /// Do not enter user, PID and network namespaces.
+    #[arg(long)]
+    no_namespaces: bool,
+    /// Print the sandbox level and mechanisms reached to stderr as the command starts (always
+    /// printed below `strict`).
+    #[arg(short, long)]
+    verbose: bool,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NetworkArg {
+    Off,
+    On,
+}
+
+pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    let mut spec = SandboxSpec::new();
+    spec.allow_system();
+    for p in &args.allow_read {
+        spec.allow(absolute(p)?, Rights::READ);
+    }
+    for p in &args.allow_exec {
+        spec.allow(absolute(p)?, Rights::READ_EXECUTE);
+    }
+    for p in &args.allow_write {
+        spec.allow(absolute(p)?, Rights::READ_WRITE);
+    }
+    spec.network = match args.network {
+        NetworkArg::Off => Network::Off,
+        NetworkArg::On => Network::On,
+    };
+    spec.stdin = if args.stdin {
+        Stdin::Inherit
+    } else {
+        Stdin::Closed
+    };
+    spec.namespaces = !args.no_namespaces;
+    spec.require = args.require_sandbox;
+    let mut limits = Limits::default();
+    if let Some(secs) = args.timeout {
+        if !(secs.is_finite() && secs > 0.0) {
+            bail!("--timeout must be a positive number of seconds, not `{secs}`");
+        }
+        limits.wall = Some(Duration::from_secs_f64(secs));
+    }
+    limits.max_output = args.max_output;
+    limits.cpu_secs = args.max_cpu;
+    limits.memory_mb = args.max_memory;
+    limits.max_processes = args.max_processes;
+    limits.max_open_files = args.max_open_files;
+    spec.limits = limits;
+
+    let helper =
+        std::env::current_exe().context("cannot find the hush binary to run the sandbox helper")?;
+    let (program, rest) = args.command.split_first().context("no command given")?;
+    // The built-in rules, compiled only if the command writes something.
+    let mut sandbox = Sandbox::new(helper, program, spec);
+    sandbox.args(rest.iter().cloned()).terminal(args.tty);
+    let verbose = args.verbose;
+    sandbox.on_start(move |enforcement| {
+        if verbose || enforcement.level < Level::Strict {
+            let _ = writeln!(std::io::stderr(), "hush: {enforcement}");
+        }
+    });
+    if let Some(path) = std::env::var_os("PATH") {
+        sandbox.search_path(path);
+    }
+    for name in &args.env {
+        if let Some(value) = std::env::var_os(name) {
+            sandbox.env(name, value);
+        }
+    }
+    for name in &args.secret_env {
+        let value = std::env::var(name).with_context(|| {
+            format!("environment variable `{name}` (from --secret-env) is not set or not UTF-8")
+        })?;
+        sandbox.secret_env(name, SecretString::from(value));
+    }
+
+    let outcome = match sandbox.run(std::io::stdout(), std::io::stderr()) {
+        Ok(o) => o,
+        // As for any command in a pipeline: a closed reader ends it quietly.
+        Err(e) if e.is_broken_pipe() => return Ok(Outcome::Clean),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "hush: error: {e}");
+            return Ok(Outcome::Exit(exit_byte(e.exit_code())));
+        }
+    };
+    let mut err = std::io::stderr().lock();
+    let why = match outcome.stopped {
+        Some(hush_exec::Stop::Timeout) => Some(format!(
+            "after the {}s timeout",
+            args.timeout.unwrap_or(0.0)
+        )),
+        Some(hush_exec::Stop::OutputLimit) => Some(format!(
+            "output exceeded --max-output {} bytes",
+            args.max_output.unwrap_or(0)
+        )),
+        _ => None,
+    };
+    if let Some(why) = why {
+        let _ = writeln!(err, "hush: stopped `{}`: {why}", program.to_string_lossy());
+    }
+    Ok(Outcome::Exit(exit_byte(outcome.exit_code())))
+}
+
+fn absolute(p: &std::path::Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("cannot resolve `{}`", p.display()))
+}
+
+fn exit_byte(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(125)
+}

@@ -1,0 +1,480 @@
+//! `hush run`: the sandbox, redaction, limits and exit codes, through the real binary.
+//!
+//! Cases that need a kernel mechanism this machine lacks print `SKIPPED` naming it and pass.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::util::{fake_token, hush, run};
+
+/// `hush run` with the test's own environment dropped except `PATH`.
+fn hush_run(args: &[&str]) -> std::process::Command {
+    let mut cmd = hush();
+    cmd.arg("run").args(args);
+    cmd
+}
+
+/// `hush run FLAGS -- sh -c SCRIPT`.
+fn run_sh(flags: &[&str], script: &str) -> (i32, String, String) {
+    let mut cmd = hush_run(flags);
+    cmd.args(["--", "sh", "-c", script]);
+    run(&mut cmd)
+}
+
+/// Runs `hush run FLAGS -- sh -c SCRIPT` with `env` set for `hush run`, where SCRIPT finds the
+/// pid of the `hush run` process in `$launcher` (the test writes it once the process exists:
+/// inside a PID namespace the program cannot name its launcher).
+fn run_sh_knowing_launcher(
+    flags: &[&str],
+    env: &[(&str, &str)],
+    script: &str,
+) -> (i32, String, String) {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("launcher");
+    let d = dir.path().to_str().unwrap();
+    let script = format!(
+        "while [ ! -s {f} ]; do sleep 0.01; done; read launcher < {f}; {script}",
+        f = file.display()
+    );
+    let mut cmd = hush_run(flags);
+    cmd.args(["--allow-read", d, "--", "sh", "-c", &script])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let tmp = dir.path().join("launcher.tmp");
+    std::fs::write(&tmp, format!("{}\n", child.id())).unwrap();
+    std::fs::rename(&tmp, &file).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The enforcement line of `hush run -v` for a trivial command on this machine.
+fn enforcement() -> String {
+    let (code, _, err) = run(hush_run(&["-v", "--", "true"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin"));
+    assert_eq!(code, 0, "{err}");
+    err
+}
+
+/// True when Landlock is enforced here; otherwise prints why the caller skips.
+fn have(mechanism: &str, test: &str) -> bool {
+    let line = enforcement();
+    let ok = line.contains(mechanism);
+    if !ok {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "SKIPPED {test}: this kernel does not provide `{mechanism}` ({})",
+                line.trim()
+            );
+        }
+    }
+    ok
+}
+
+fn is_alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; only a live (or unreaped) process would be a leak.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok()
+}
+
+#[test]
+fn injected_secret_is_redacted_plain_and_base64() {
+    let secret = fake_token(81);
+    let (code, out, err) = run(hush_run(&[
+        "--secret-env",
+        "TOOL_TOKEN",
+        "--",
+        "sh",
+        "-c",
+        "echo \"plain $TOOL_TOKEN\"; printf %s \"$TOOL_TOKEN\" | base64 -w0; echo; echo \"err $TOOL_TOKEN\" >&2",
+    ])
+    .env("TOOL_TOKEN", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains(&secret) && !err.contains(&secret),
+        "secret leaked"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("plain [REDACTED"), "{out}");
+    assert!(
+        lines[1].contains("[REDACTED"),
+        "base64 form not redacted: {out}"
+    );
+    assert!(err.contains("err [REDACTED"), "{err}");
+}
+
+#[test]
+fn environment_holds_only_the_allowed_variables() {
+    let (code, out, err) = run(hush_run(&["--env", "KEEP_ME", "--", "/usr/bin/env"])
+        .env("KEEP_ME", "kept")
+        .env("DROP_ME", "dropped"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "KEEP_ME=kept\n");
+}
+
+#[test]
+fn exit_codes_are_propagated() {
+    let (code, _, _) = run_sh(&[], "exit 3");
+    assert_eq!(code, 3);
+    let (code, _, _) = run_sh(&[], "kill -KILL $$");
+    assert_eq!(code, 128 + 9);
+    let (code, _, err) = run(&mut hush_run(&["--", "no-such-command-hush-test"]));
+    assert_eq!(code, 127, "{err}");
+    assert!(err.contains("not found"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("not-executable");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let (code, _, err) = run(&mut hush_run(&[
+        "--allow-read",
+        dir.path().to_str().unwrap(),
+        "--",
+        script.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 126, "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+}
+
+#[test]
+fn executing_outside_allowed_paths_is_refused() {
+    if !have("landlock ABI", "executing_outside_allowed_paths_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("true");
+    std::fs::copy("/bin/true", &copy).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = run(&mut hush_run(&[
+        "--allow-read",
+        d,
+        "--",
+        copy.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        code, 126,
+        "read-only directory must not allow execution: {err}"
+    );
+    let (code, _, err) = run(&mut hush_run(&[
+        "--allow-exec",
+        d,
+        "--",
+        copy.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn writing_outside_allowed_paths_fails() {
+    if !have("landlock ABI", "writing_outside_allowed_paths_fails") {
+        return;
+    }
+    let allowed = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let inside = allowed.path().join("in.txt");
+    let outside = other.path().join("out.txt");
+    let script = format!(
+        "echo a > '{}' && echo inside-ok; echo b > '{}' && echo outside-ok; cat '{}/..'/* 2>/dev/null; true",
+        inside.display(),
+        outside.display(),
+        allowed.path().display(),
+    );
+    let (code, out, err) = run_sh(
+        &["--allow-write", allowed.path().to_str().unwrap()],
+        &script,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("inside-ok"), "{out}{err}");
+    assert!(
+        !out.contains("outside-ok"),
+        "wrote outside the allowed path: {out}"
+    );
+    assert!(inside.exists());
+    assert!(!outside.exists());
+}
+
+#[test]
+fn network_sockets_are_refused_when_off() {
+    if !have("seccomp", "network_sockets_are_refused_when_off") {
+        return;
+    }
+    // bash opens an AF_INET socket for /dev/tcp; the connection itself would be refused
+    // (nothing listens on port 9), so only the sandbox turns it into "Permission denied".
+    let probe = |flags: &[&str]| {
+        let mut cmd = hush_run(flags);
+        cmd.args(["--", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9"]);
+        run(&mut cmd)
+    };
+    let (code, _, err) = probe(&["--no-namespaces"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("Permission denied"),
+        "socket not refused by seccomp: {err}"
+    );
+    let (code, _, err) = probe(&["--network", "on"]);
+    assert_ne!(code, 0);
+    assert!(
+        !err.contains("Permission denied"),
+        "network on must allow the socket: {err}"
+    );
+    // Unix sockets stay allowed.
+    if !Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    let (code, out, err) = run(&mut hush_run(&[
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        "import socket; socket.socket(socket.AF_UNIX); print('unix ok')",
+    ]));
+    assert_eq!((code, out.as_str()), (0, "unix ok\n"), "{err}");
+}
+
+#[test]
+fn timeout_kills_grandchildren_that_ignore_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    // A grandchild in the process group and one that left it with setsid, both ignoring
+    // SIGTERM; the direct child ignores it too.
+    let script = format!(
+        "sh -c 'trap \"\" TERM; read s r < /proc/self/stat; echo $s >> {p}; exec sleep 60' & \
+         setsid sh -c 'trap \"\" TERM; read s r < /proc/self/stat; echo $s >> {p}; exec sleep 60' & \
+         trap '' TERM; while [ \"$(wc -l < {p})\" -lt 2 ]; do sleep 0.05; done; echo ready; sleep 60",
+        p = pids.display()
+    );
+    std::fs::write(&pids, "").unwrap();
+    let d = dir.path().to_str().unwrap();
+    // Pids as the test sees them: from /proc/self (a PID namespace renumbers `$$`).
+    let (code, out, err) = run_sh(
+        &[
+            "--allow-write",
+            d,
+            "--allow-read",
+            "/proc",
+            "--timeout",
+            "1",
+        ],
+        &script,
+    );
+    assert_eq!(code, 124, "{out}{err}");
+    assert!(out.contains("ready"), "{out}{err}");
+    assert!(err.contains("timeout"), "{err}");
+    let pids: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    // The helper reaps before `hush run` returns; allow the kernel a moment to tear down.
+    std::thread::sleep(Duration::from_millis(100));
+    for pid in pids {
+        assert!(!is_alive(pid), "grandchild {pid} survived the timeout");
+    }
+}
+
+#[test]
+fn output_cap_kills_the_child() {
+    let (code, out, err) = run(&mut hush_run(&["--max-output", "10000", "--", "yes"]));
+    assert_eq!(code, 124, "{err}");
+    assert_eq!(out.len(), 10000);
+    assert!(err.contains("--max-output"), "{err}");
+}
+
+#[test]
+fn required_level_fails_closed() {
+    let (code, out, err) = run(&mut hush_run(&[
+        "--no-namespaces",
+        "--require-sandbox",
+        "isolated",
+        "--",
+        "echo",
+        "must not run",
+    ]));
+    assert_eq!(code, 126, "{err}");
+    assert_eq!(out, "", "the command ran below the required level");
+    assert!(err.contains("required `isolated`"), "{err}");
+}
+
+#[test]
+fn cpu_and_memory_limits_stop_the_program() {
+    let (code, _, err) = run_sh(&["--max-cpu", "1"], "while :; do :; done");
+    assert_eq!(code, 128 + 24, "a CPU spin must end by SIGXCPU: {err}");
+    if !Path::new("/usr/bin/python3").exists() {
+        return;
+    }
+    let (code, _, err) = run(&mut hush_run(&[
+        "--max-memory",
+        "256",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        "bytearray(1 << 30)",
+    ]));
+    assert_ne!(
+        code, 0,
+        "a 1 GiB allocation must fail under a 256 MiB limit"
+    );
+    assert!(err.contains("MemoryError"), "{err}");
+}
+
+#[test]
+fn stdin_is_closed_unless_passed() {
+    use std::io::Write;
+    use std::process::Stdio;
+    for (flags, expected) in [(&[][..], ""), (&["--stdin"][..], "from the caller\n")] {
+        let mut cmd = hush_run(flags);
+        cmd.args(["--", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // With stdin closed the program never sees these bytes (and may be gone already).
+        let _ = stdin.write_all(b"from the caller\n");
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    }
+}
+
+#[test]
+fn a_closed_reader_ends_the_run_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = hush_run(&["--", "yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 4];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe closes here, as when `head` exits.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(&first, b"y\ny\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn denied_paths_stay_denied_through_dotdot_symlinks_and_proc_root() {
+    if !have(
+        "landlock ABI",
+        "denied_paths_stay_denied_through_dotdot_symlinks_and_proc_root",
+    ) {
+        return;
+    }
+    let allowed = tempfile::tempdir().unwrap();
+    let denied = tempfile::tempdir().unwrap();
+    let secret = denied.path().join("secret.txt");
+    std::fs::write(&secret, "do-not-read\n").unwrap();
+    let kept = allowed.path().join("kept.txt");
+    std::fs::write(&kept, "readable\n").unwrap();
+    std::os::unix::fs::symlink(&secret, allowed.path().join("link")).unwrap();
+    let a = allowed.path().display();
+    let name = denied.path().file_name().unwrap().to_string_lossy();
+    let script = format!(
+        "cat '{a}/kept.txt'; \
+         cat '{s}'; cat '{a}/../{name}/secret.txt'; cat '{a}/link'; cat '/proc/self/root{s}'; \
+         rm -f '{a}/kept.txt' && echo deleted; true",
+        s = secret.display(),
+    );
+    // /proc is allowed so that /proc/self/root is a real escape attempt.
+    let (code, out, err) = run_sh(
+        &["--allow-read", &a.to_string(), "--allow-read", "/proc"],
+        &script,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "readable\n", "{err}");
+    assert_eq!(err.matches("Permission denied").count(), 5, "{err}");
+    assert!(kept.exists(), "deleted without the delete right");
+}
+
+#[test]
+fn the_launchers_environment_is_out_of_reach() {
+    // Landlock refuses ptrace-class access (such as reading /proc/PID/environ) to processes
+    // outside the sandbox, for a program without CAP_SYS_PTRACE: root included, once its
+    // capabilities are dropped.
+    let name = "the_launchers_environment_is_out_of_reach";
+    if !have("landlock ABI", name) || !have("no capabilities", name) {
+        return;
+    }
+    let secret = fake_token(82);
+    // `hush run` holds the secret in its environment. The program's parent (the helper, or the
+    // PID namespace's init) is found through /proc/self, which shows pids as seen outside.
+    let script = "echo \"launcher $launcher\"; tr '\\0' '\\n' < /proc/$launcher/environ; \
+                  read s r < /proc/self/stat; read s r r p r2 < /proc/$s/stat; \
+                  tr '\\0' '\\n' < /proc/$p/environ; true";
+    for ns in [&[][..], &["--no-namespaces"][..]] {
+        let mut flags = vec!["--allow-read", "/proc"];
+        flags.extend_from_slice(ns);
+        let (code, out, err) =
+            run_sh_knowing_launcher(&flags, &[("NOT_GRANTED", secret.as_str())], script);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("launcher "), "{out}{err}");
+        assert!(
+            !out.contains("NOT_GRANTED") && !out.contains(&secret),
+            "{ns:?}: {out}"
+        );
+        assert_eq!(err.matches("Permission denied").count(), 2, "{ns:?}: {err}");
+    }
+}
+
+#[test]
+fn the_program_cannot_signal_processes_outside_the_sandbox() {
+    if !have(
+        "scopes",
+        "the_program_cannot_signal_processes_outside_the_sandbox",
+    ) {
+        return;
+    }
+    // Same user, so only Landlock's signal scope stands between the program and its launcher
+    // (and the helper, its parent outside a PID namespace, its init inside one).
+    let script = "kill -0 $launcher && echo launcher-reachable; \
+                  kill -0 $PPID && echo parent-reachable; \
+                  sh -c 'exit 0' & kill -0 $! && echo own-child-reachable; wait";
+    for ns in [&[][..], &["--no-namespaces"][..]] {
+        let (code, out, err) = run_sh_knowing_launcher(ns, &[], script);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, "own-child-reachable\n", "{ns:?}: {err}");
+    }
+}
+
+#[test]
+fn tty_gives_the_program_terminals_and_keeps_streams_apart() {
+    let secret = fake_token(83);
+    let script =
+        "[ -t 1 ] && echo \"stdout is a tty $T\"; [ -t 2 ] && echo 'stderr is a tty' >&2; \
+                  printf 'a\\nb\\n'; true";
+    let (code, out, err) =
+        run(hush_run(&["--tty", "--secret-env", "T", "--", "sh", "-c", script]).env("T", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(&secret), "{out}");
+    assert!(out.starts_with("stdout is a tty [REDACTED"), "{out}");
+    assert!(
+        out.ends_with("]\na\nb\n"),
+        "newlines must not become CRLF: {out:?}"
+    );
+    assert_eq!(err, "stderr is a tty\n");
+    let (_, out, _) = run_sh(&[], "[ -t 1 ] || echo pipe");
+    assert_eq!(out, "pipe\n");
+}
+
+#[test]
+fn a_secret_split_across_writes_is_redacted() {
+    let secret = fake_token(84);
+    let (head, tail) = secret.split_at(12);
+    // Two writes 30 ms apart: the redactor holds the partial token (up to 100 ms) rather than
+    // letting the first half through.
+    let script = format!("printf 'key=%s' '{head}'; sleep 0.03; printf '%s\\n' '{tail}'");
+    let (code, out, err) =
+        run(hush_run(&["--secret-env", "SPLIT", "--", "sh", "-c", &script]).env("SPLIT", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(head) && !out.contains(tail), "{out}");
+    assert!(out.starts_with("key=[REDACTED"), "{out}");
+}
