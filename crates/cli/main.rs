@@ -9,8 +9,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod hook;
+mod mcp;
 mod rules;
 mod scan;
+mod trust;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,6 +37,11 @@ enum Command {
     /// Install or remove the git pre-commit hook that runs `hush scan --staged`.
     #[command(subcommand)]
     Hook(hook::HookCommand),
+    /// Run an MCP server (stdio) behind a guard: checked tool calls, trust, redacted results.
+    Mcp(Box<mcp::McpArgs>),
+    /// List, revoke, suspend or resume trust in MCP servers and tools.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -52,6 +59,8 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Scan(args) => scan::run(*args),
         Command::Hook(cmd) => hook::run(cmd),
+        Command::Mcp(args) => mcp::run(*args),
+        Command::Trust(cmd) => trust::run(cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
