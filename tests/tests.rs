@@ -2,6 +2,7 @@
 
 mod util;
 
+mod mcp;
 mod precommit;
 mod rules;
 mod scan;
