@@ -158,7 +158,10 @@ struct State {
 pub struct Proxy {
     config: ProxyConfig,
     server: String,
+    /// JSON-aware redaction of canonical JSON (arguments shown in prompts).
     redaction: Redaction,
+    /// Text redaction (decoded strings, non-JSON lines).
+    text: Redaction,
     state: Mutex<State>,
 }
 
@@ -209,6 +212,7 @@ impl Proxy {
         let mut json = Options::default();
         json.json = true;
         let redaction = Redaction::new(config.rules.clone(), json);
+        let text = Redaction::new(config.rules.clone(), Options::default());
         let state = State {
             pending: HashMap::new(),
             tools: HashMap::new(),
@@ -221,6 +225,7 @@ impl Proxy {
         Proxy {
             server: server_id(&config.server_command),
             redaction,
+            text,
             state: Mutex::new(state),
             config,
         }
@@ -517,6 +522,11 @@ impl Proxy {
     }
 
     /// Handles one line from the server: the bytes for the client.
+    ///
+    /// JSON messages are searched on their decoded strings (keys and values), so JSON escapes
+    /// next to or inside a secret (`\n`, `\u0067`) cannot hide it; when one is found the
+    /// strings are redacted and the message re-serialised. Lines that are not JSON are redacted
+    /// as text.
     pub fn server_message<'a>(&self, line: &'a [u8]) -> Cow<'a, [u8]> {
         let body = trim_eol(line);
         if body.iter().all(u8::is_ascii_whitespace) {
@@ -524,53 +534,52 @@ impl Proxy {
         }
         let eol = eol_of(line);
         let mut method = None;
-        let (bytes, parsed, single_id): (Cow<'a, [u8]>, bool, Option<Value>) =
-            match parse_frame(line) {
-                Ok(Frame::Single(mut v)) => {
-                    let id = v.get("id").cloned();
-                    let changed = self.server_one(&mut v, &mut method);
-                    let b = if changed {
-                        Cow::Owned(line_of(&v, eol))
-                    } else {
-                        Cow::Borrowed(line)
-                    };
-                    (b, true, id)
+        let (mut frame, changed) = match parse_frame(line) {
+            Ok(Frame::Single(mut v)) => {
+                let changed = self.server_one(&mut v, &mut method);
+                (v, changed)
+            }
+            Ok(Frame::Batch(mut items)) => {
+                let mut changed = false;
+                for item in &mut items {
+                    changed |= self.server_one(item, &mut method);
                 }
-                Ok(Frame::Batch(mut items)) => {
-                    let mut changed = false;
-                    for item in &mut items {
-                        changed |= self.server_one(item, &mut method);
-                    }
-                    let b = if changed {
-                        Cow::Owned(line_of(&Value::Array(items), eol))
-                    } else {
-                        Cow::Borrowed(line)
-                    };
-                    (b, true, None)
+                (Value::Array(items), changed)
+            }
+            Err(e) => {
+                self.audit(AuditEvent::Malformed {
+                    from: "server",
+                    error: e.to_string(),
+                });
+                let mut out = Vec::with_capacity(line.len());
+                let n = self.text.redact_into(line, &self.config.known, &mut out);
+                if n == 0 {
+                    return Cow::Borrowed(line);
                 }
-                Err(e) => {
-                    self.audit(AuditEvent::Malformed {
-                        from: "server",
-                        error: e.to_string(),
-                    });
-                    (Cow::Borrowed(line), false, None)
-                }
+                self.audit(AuditEvent::Redacted {
+                    server: self.server.clone(),
+                    method: None,
+                    replacements: n,
+                });
+                return Cow::Owned(out);
+            }
+        };
+        if !self.holds_secret(&frame) {
+            return if changed {
+                Cow::Owned(line_of(&frame, eol))
+            } else {
+                Cow::Borrowed(line)
             };
-        let mut out = Vec::with_capacity(bytes.len());
-        let n = self
-            .redaction
-            .redact_into(&bytes, &self.config.known, &mut out);
-        if n == 0 {
-            return bytes;
         }
+        let n = self.redact_strings(&mut frame);
         self.audit(AuditEvent::Redacted {
             server: self.server.clone(),
             method,
             replacements: n,
         });
-        if parsed && parse_frame(&out).is_err() {
-            // Fail closed: redaction could not keep the message valid, so it is withheld.
-            let id = single_id.unwrap_or(Value::Null);
+        if n == 0 || self.holds_secret(&frame) {
+            // Fail closed: a secret spans strings, or survived; the message is withheld.
+            let id = frame.get("id").cloned().unwrap_or(Value::Null);
             return Cow::Owned(line_of(
                 &rpc_error(
                     id,
@@ -580,7 +589,73 @@ impl Proxy {
                 eol,
             ));
         }
-        Cow::Owned(out)
+        Cow::Owned(line_of(&frame, eol))
+    }
+
+    /// Whether the decoded keys and strings of `v`, searched as one text, hold a secret.
+    fn holds_secret(&self, v: &Value) -> bool {
+        fn gather(v: &Value, buf: &mut Vec<u8>) {
+            match v {
+                Value::String(s) => {
+                    buf.extend_from_slice(s.as_bytes());
+                    buf.push(0);
+                }
+                Value::Array(items) => items.iter().for_each(|x| gather(x, buf)),
+                Value::Object(map) => {
+                    for (k, x) in map {
+                        buf.extend_from_slice(k.as_bytes());
+                        buf.push(0);
+                        gather(x, buf);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut buf = Vec::new();
+        gather(v, &mut buf);
+        !self
+            .config
+            .rules
+            .find_all(&buf, Some(&self.config.known))
+            .is_empty()
+    }
+
+    /// Redacts every key and string of `v` on its own; returns the replacements made.
+    fn redact_strings(&self, v: &mut Value) -> usize {
+        let redact = |s: &str| -> Option<(String, usize)> {
+            let mut out = Vec::new();
+            let n = self
+                .text
+                .redact_into(s.as_bytes(), &self.config.known, &mut out);
+            (n > 0).then(|| (String::from_utf8_lossy(&out).into_owned(), n))
+        };
+        match v {
+            Value::String(s) => match redact(s) {
+                Some((r, n)) => {
+                    *s = r;
+                    n
+                }
+                None => 0,
+            },
+            Value::Array(items) => items.iter_mut().map(|x| self.redact_strings(x)).sum(),
+            Value::Object(map) => {
+                let mut n = 0;
+                let old = std::mem::take(map);
+                for (k, mut x) in old {
+                    n += self.redact_strings(&mut x);
+                    let k = match redact(&k) {
+                        Some((r, m)) => {
+                            n += m;
+                            r
+                        }
+                        None => k,
+                    };
+                    map.insert(k, x);
+                }
+                n
+            }
+            _ => 0,
+        }
     }
 
     /// Returns true when `v` was changed.
@@ -818,5 +893,159 @@ fn read_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> Result<b
         if done {
             return Ok(true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::risk::PathConfig;
+    use crate::Rules;
+
+    /// Answers from a script; counts questions.
+    struct Script(Mutex<(VecDeque<Answer>, usize)>);
+
+    impl Prompt for Arc<Script> {
+        fn ask(&self, _q: &Question<'_>) -> Answer {
+            let mut s = self.0.lock().unwrap();
+            s.1 += 1;
+            s.0.pop_front().unwrap_or(Answer::NoTerminal)
+        }
+    }
+
+    fn proxy(answers: &[Answer], events: Arc<Mutex<Vec<AuditEvent>>>) -> (Proxy, Arc<Script>) {
+        let rules = Arc::new(RuleSet::builtin().unwrap());
+        let known = Arc::new(KnownValues::empty());
+        let checker = Checker::new(rules.clone(), known.clone(), PathConfig::default());
+        let script = Arc::new(Script(Mutex::new((answers.iter().copied().collect(), 0))));
+        let mut config = ProxyConfig::new(
+            vec!["srv".into()],
+            rules,
+            known,
+            checker,
+            Box::new(Rules::default()),
+        );
+        config.prompt = Box::new(script.clone());
+        config.audit = Box::new(move |e| events.lock().unwrap().push(e.clone()));
+        (Proxy::new(config), script)
+    }
+
+    fn list(p: &Proxy, id: u64) -> Vec<String> {
+        let req = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}).to_string();
+        assert!(p.client_message(req.as_bytes()).to_server.is_some());
+        let resp = json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [
+            {"name": "echo", "inputSchema": {"type": "object"}},
+            {"name": "other", "inputSchema": {"type": "object"}}
+        ]}})
+        .to_string();
+        let out: Value = serde_json::from_slice(&p.server_message(resp.as_bytes())).unwrap();
+        out["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Whether a call goes to the server.
+    fn call(p: &Proxy, id: u64, tool: &str, text: &str) -> bool {
+        let req = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": {"text": text}}})
+        .to_string();
+        p.client_message(req.as_bytes()).to_server.is_some()
+    }
+
+    const MEDIUM: &str = "run `make` first";
+
+    #[test]
+    fn answers_change_trust_for_later_calls() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let (p, script) = proxy(
+            &[
+                Answer::AlwaysAllowTool,
+                Answer::BlockTool,
+                Answer::ExecuteOnce,
+                Answer::AlwaysTrustServer,
+            ],
+            events.clone(),
+        );
+        list(&p, 1);
+        assert!(call(&p, 2, "echo", MEDIUM));
+        // Always allowed now: no question.
+        assert!(call(&p, 3, "echo", MEDIUM));
+        assert_eq!(script.0.lock().unwrap().1, 1);
+        // Blocked: denied, then hidden.
+        assert!(!call(&p, 4, "other", MEDIUM));
+        assert_eq!(list(&p, 5), vec!["echo"]);
+        assert!(!call(&p, 6, "other", "plain"));
+        // Execute once: asked again next time.
+        assert!(call(&p, 7, "third", MEDIUM));
+        assert!(call(&p, 8, "third", MEDIUM));
+        assert_eq!(script.0.lock().unwrap().1, 4);
+        // The server is trusted now: medium risk passes without asking.
+        assert!(call(&p, 9, "fourth", MEDIUM));
+        assert_eq!(script.0.lock().unwrap().1, 4);
+        let changes = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, AuditEvent::TrustChanged { .. }))
+            .count();
+        assert_eq!(changes, 3);
+    }
+
+    #[test]
+    fn refusals_raise_the_risk_of_later_calls() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let (p, script) = proxy(
+            &[Answer::Cancel, Answer::TimedOut, Answer::Cancel],
+            events.clone(),
+        );
+        assert!(call(&p, 1, "echo", "plain"));
+        for id in 2..5 {
+            assert!(!call(&p, id, "echo", MEDIUM));
+        }
+        // Low risk, but refusals repeat: raised to medium, so asked (no answer left: denied).
+        assert!(!call(&p, 5, "echo", "plain"));
+        assert_eq!(script.0.lock().unwrap().1, 4);
+        assert!(events.lock().unwrap().iter().any(|e| matches!(
+            e,
+            AuditEvent::Anomaly {
+                anomaly: crate::Anomaly::RepeatedRefusals,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn redaction_keeps_server_messages_valid_json() {
+        let (p, _) = proxy(&[], Arc::new(Mutex::new(Vec::new())));
+        let token = crate::risk::tests::fake_token(11);
+        for text in [
+            format!("a \\\"{token}\\\" b"),
+            format!("{token}\\n{token}"),
+            format!("\\u0067{}", &token[1..]),
+            format!("x\\t{token}\\u00e9"),
+        ] {
+            let line = format!(
+                r#"{{"jsonrpc":"2.0","id":1,"result":{{"content":[{{"type":"text","text":"{text}"}}]}}}}"#
+            );
+            assert!(parse_frame(line.as_bytes()).is_ok(), "{line}");
+            let out = p.server_message(line.as_bytes());
+            let s = String::from_utf8_lossy(&out);
+            assert!(!s.contains(&token[4..]), "{s}");
+            assert!(parse_frame(&out).is_ok(), "{s}");
+        }
+        // Not JSON: forwarded, redacted.
+        let raw = format!("debug: {token}\n");
+        assert_eq!(
+            &*p.server_message(raw.as_bytes()),
+            b"debug: [REDACTED:hush.github.pat]\n"
+        );
+        // Clean messages are the same bytes, not a copy.
+        let clean = b"{\"jsonrpc\":\"2.0\",\"method\":\"x\", \"params\" :{}}\r\n";
+        assert!(matches!(p.server_message(clean), Cow::Borrowed(b) if b == clean));
     }
 }
