@@ -324,35 +324,23 @@ fn mcp_untrusts_a_changed_tool_definition() {
     // In one session: the second listing changes `echo`; calling it now needs a confirmation,
     // and with no terminal that is a denial.
     // Like a real client, each request waits for its answer.
-    let mut child = hush_mcp(&trust, &[], &["--rug-pull"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut ask = move |line: String| -> Value {
-        use std::io::BufRead;
-        writeln!(stdin, "{line}").unwrap();
-        let mut reply = String::new();
-        stdout.read_line(&mut reply).unwrap();
-        serde_json::from_str(&reply).unwrap()
-    };
-    ask(list(1));
-    assert_eq!(
-        ask(call(2, "echo", json!({"a": 1})))["result"]["isError"],
-        json!(false)
+    let run = converse(
+        hush_mcp(&trust, &[], &["--rug-pull"]),
+        &[
+            list(1),
+            call(2, "echo", json!({"a": 1})),
+            list(3),
+            call(4, "echo", json!({"a": 1})),
+        ],
     );
-    let listed = ask(list(3));
+    assert_eq!(run.reply(json!(2))["result"]["isError"], json!(false));
+    let listed = run.reply(json!(3));
     assert!(listed["result"]["tools"][2]["description"]
         .as_str()
         .unwrap()
         .contains("id_rsa"));
-    assert_eq!(denied_text(&ask(call(4, "echo", json!({"a": 1})))), DENIED);
-    drop(ask);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(denied_text(&run.reply(json!(4))), DENIED);
+    let stderr = &run.stderr;
     assert!(
         stderr.contains("the definition of tool `echo` changed (session)"),
         "{stderr}"
@@ -507,4 +495,129 @@ fn mcp_trust_suspend_revoke_and_resume() {
         err.contains("no single server in the trust file matches `ffffffffff`"),
         "{err}"
     );
+}
+
+/// Sends each request and waits for its answer, as a real client does; then stdin is closed.
+fn converse(mut cmd: Command, requests: &[String]) -> Run {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut replies = Vec::new();
+    for r in requests {
+        writeln!(stdin, "{r}").unwrap();
+        stdout.read_until(b'\n', &mut replies).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        stdout: replies,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// `hush mcp` with a pseudo-terminal as its controlling terminal, answering `answers`.
+fn hush_mcp_tty(trust: &Path, audit: &Path, answers: &str, args: &[&str]) -> Command {
+    let mut c = Command::new("python3");
+    c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/with_tty.py"))
+        .arg(answers)
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_hush"))
+        .arg("mcp")
+        .arg("--trust-file")
+        .arg(trust)
+        .arg("--audit-log")
+        .arg(audit)
+        .args(args)
+        .arg("--")
+        .arg("python3")
+        .arg(server())
+        .env_remove("FAKE_SECRET");
+    c
+}
+
+#[test]
+fn mcp_confirms_on_the_terminal_with_every_choice() {
+    // A medium-risk call on an untrusted server is confirmed; the second identical call shows
+    // whether the answer stuck.
+    let medium = |id| call(id, "echo", json!({"text": "run `make` first"}));
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+    let id = hush_mcp::server_id(&["python3".to_string(), server().display().to_string()]);
+    // (typed answers, allowed calls, questions asked, what the trust file says after)
+    let cases: [(&str, [bool; 2], usize, Value); 5] = [
+        ("e,e", [true, true], 2, Value::Null),
+        ("a", [true, true], 1, json!("always_allow")),
+        ("t", [true, true], 1, json!("trusted")),
+        ("b", [false, false], 1, json!("blocked")),
+        ("c,c", [false, false], 2, Value::Null),
+    ];
+    for (answers, allowed, asked, stored) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (trust, audit) = (
+            dir.path().join("trust.json"),
+            dir.path().join("audit.jsonl"),
+        );
+        let run = converse(
+            hush_mcp_tty(&trust, &audit, answers, &["--confirm-timeout", "10"]),
+            &[list.clone(), medium(2), medium(3)],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        for (i, want) in allowed.iter().enumerate() {
+            let r = run.reply(json!(i + 2));
+            assert_eq!(
+                r["result"]["isError"],
+                json!(!want),
+                "{answers}: {r}\n{}",
+                run.stderr
+            );
+        }
+        assert_eq!(
+            run.stderr
+                .matches("── hush mcp: confirm tool call ──")
+                .count(),
+            asked,
+            "{answers}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("tty| tool:      echo"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("tty|   - command_injection (medium) at /text"),
+            "{}",
+            run.stderr
+        );
+        let file: Value = std::fs::read(&trust)
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap_or(Value::Null);
+        let server = &file["servers"][&id];
+        let got = match answers {
+            "t" => server["level"].clone(),
+            _ => server["tools"]["echo"]["level"].clone(),
+        };
+        assert_eq!(got, stored, "{answers}: {file}");
+    }
+
+    // No answer in time: denied, and the audit says why.
+    let dir = tempfile::tempdir().unwrap();
+    let (trust, audit) = (
+        dir.path().join("trust.json"),
+        dir.path().join("audit.jsonl"),
+    );
+    let run = converse(
+        hush_mcp_tty(&trust, &audit, "-", &["--confirm-timeout", "1"]),
+        &[medium(2)],
+    );
+    assert_eq!(denied_text(&run.reply(json!(2))), DENIED);
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains(r#""answer":"timed_out""#), "{log}");
 }
