@@ -57,15 +57,18 @@ impl Run {
     }
 }
 
-/// Feeds `input` lines (each gets `\n`) plus a final `debug/received` to `cmd`, closes stdin and
-/// waits.
-fn feed(mut cmd: Command, input: &[String]) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::piped())
+fn spawn(mut cmd: Command) -> std::process::Child {
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn");
+        .expect("spawn")
+}
+
+/// Feeds `input` lines (each gets `\n`) plus a final `debug/received` to `cmd`, closes stdin and
+/// waits.
+fn feed(cmd: Command, input: &[String]) -> Run {
+    let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();
     let mut all = String::new();
     for line in input {
@@ -498,14 +501,9 @@ fn mcp_trust_suspend_revoke_and_resume() {
 }
 
 /// Sends each request and waits for its answer, as a real client does; then stdin is closed.
-fn converse(mut cmd: Command, requests: &[String]) -> Run {
+fn converse(cmd: Command, requests: &[String]) -> Run {
     use std::io::BufRead;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut replies = Vec::new();
