@@ -304,4 +304,34 @@ mod tests {
         assert_eq!(definition_hash(&a), definition_hash(&b));
         assert_eq!(definition_hash(&a).len(), 64);
     }
+
+    proptest::proptest! {
+        /// The definition hash depends on content, not on member order or spacing.
+        #[test]
+        fn definition_hash_ignores_member_order(
+            members in proptest::collection::btree_map("[a-z]{1,5}", "[ -~]{0,12}", 1..8),
+        ) {
+            let forward: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("{}: {}", json(k), json(v)))
+                .collect();
+            let a = format!("{{{}}}", forward.join(", "));
+            let backward: Vec<String> = members
+                .iter()
+                .rev()
+                .map(|(k, v)| format!("{}:{}", json(k), json(v)))
+                .collect();
+            let b = format!("{{ {} }}", backward.join(","));
+            let (Ok(Frame::Single(a)), Ok(Frame::Single(b))) =
+                (parse_frame(a.as_bytes()), parse_frame(b.as_bytes()))
+            else {
+                panic!("objects parse");
+            };
+            proptest::prop_assert_eq!(definition_hash(&a), definition_hash(&b));
+        }
+    }
+
+    fn json(s: &str) -> String {
+        serde_json::to_string(s).unwrap()
+    }
 }

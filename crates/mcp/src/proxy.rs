@@ -176,6 +176,8 @@ impl std::fmt::Debug for Proxy {
 enum One {
     Pass,
     Reply(Value),
+    /// Neither forwarded nor answered.
+    Drop,
 }
 
 fn unix_now() -> u64 {
@@ -276,17 +278,20 @@ impl Proxy {
                     to_server: None,
                     to_client: vec![line_of(&r, eol)],
                 },
+                One::Drop => ClientAction::default(),
             },
             Ok(Frame::Batch(items)) => {
                 let mut keep = Vec::new();
                 let mut replies = Vec::new();
+                let mut dropped = false;
                 for item in &items {
                     match self.client_one(item) {
                         One::Pass => keep.push(item),
                         One::Reply(r) => replies.push(r),
+                        One::Drop => dropped = true,
                     }
                 }
-                let to_server = if replies.is_empty() {
+                let to_server = if replies.is_empty() && !dropped {
                     Some(Cow::Borrowed(line))
                 } else if keep.is_empty() {
                     None
@@ -312,6 +317,15 @@ impl Proxy {
             Kind::Request { id, method } if method == "tools/list" => {
                 self.lock().pending.insert(id, Pending::List);
                 One::Pass
+            }
+            Kind::Notification { method } if method == "tools/call" => {
+                // A call without an id gets no answer, but a lenient server might still run it:
+                // it is never forwarded.
+                self.audit(AuditEvent::Malformed {
+                    from: "client",
+                    error: "a tools/call without an id was dropped".into(),
+                });
+                One::Drop
             }
             Kind::Request { .. } | Kind::Notification { .. } | Kind::Response { .. } => One::Pass,
             _ => {
@@ -1047,5 +1061,54 @@ mod tests {
         // Clean messages are the same bytes, not a copy.
         let clean = b"{\"jsonrpc\":\"2.0\",\"method\":\"x\", \"params\" :{}}\r\n";
         assert!(matches!(p.server_message(clean), Cow::Borrowed(b) if b == clean));
+    }
+
+    #[test]
+    fn a_tools_call_without_an_id_is_dropped() {
+        let (p, _) = proxy(&[], Arc::new(Mutex::new(Vec::new())));
+        let n = br#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo"}}"#;
+        assert_eq!(p.client_message(n), ClientAction::default());
+        let batch = br#"[{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo"}},{"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
+        let a = p.client_message(batch);
+        assert_eq!(
+            a.to_server.as_deref(),
+            Some(&b"[{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"ping\"}]\n"[..])
+        );
+        assert!(a.to_client.is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Messages hush has no reason to touch come out as the same bytes, whatever their
+        /// spacing, members and values.
+        #[test]
+        fn untouched_messages_pass_byte_for_byte(
+            method in "[a-z]{1,8}/[a-zA-Z]{1,10}",
+            id in proptest::option::of(0u32..1000),
+            key in "[a-z_]{1,6}",
+            value in "[ -~]{0,40}",
+            spaced in proptest::bool::ANY,
+        ) {
+            proptest::prop_assume!(method != "tools/call" && method != "tools/list");
+            let (p, _) = proxy(&[], Arc::new(Mutex::new(Vec::new())));
+            let mut msg = json!({"jsonrpc": "2.0", "method": method, "params": {key: value}});
+            if let Some(id) = id {
+                msg["id"] = json!(id);
+            }
+            let mut line = if spaced {
+                serde_json::to_string_pretty(&msg).unwrap().replace('\n', " ")
+            } else {
+                msg.to_string()
+            };
+            line.push('\n');
+            let a = p.client_message(line.as_bytes());
+            proptest::prop_assert!(matches!(a.to_server, Some(Cow::Borrowed(b)) if b == line.as_bytes()));
+            proptest::prop_assert!(a.to_client.is_empty());
+            if p.config.rules.find(value.as_bytes()).is_empty() {
+                let out = p.server_message(line.as_bytes());
+                proptest::prop_assert!(matches!(out, Cow::Borrowed(b) if b == line.as_bytes()));
+            }
+        }
     }
 }
