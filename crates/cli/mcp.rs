@@ -133,10 +133,16 @@ fn audit_sink(log: Option<PathBuf>) -> anyhow::Result<hush_mcp::AuditSink> {
                 "anomaly `{}` after a call to `{tool}`; later calls are riskier",
                 anomaly.as_str()
             )),
-            AuditEvent::TrustNotSaved { error } => Some(format!("warning: {error}")),
+            AuditEvent::TrustFileError { error } => Some(format!("warning: {error}")),
             _ => None,
         };
         if let Some(note) = note {
+            // Tool names and argument keys come from the model or the server: no control
+            // characters reach the log or terminal.
+            let note: String = note
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
             let _ = writeln!(std::io::stderr(), "hush mcp: {note}");
         }
     }))

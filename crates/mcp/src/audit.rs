@@ -101,8 +101,9 @@ pub enum AuditEvent {
         /// The answer that changed it.
         answer: Answer,
     },
-    /// The trust file could not be written; the change holds for this session only.
-    TrustNotSaved {
+    /// The trust file could not be read again or written; the last good contents apply, and a
+    /// change holds for this session only.
+    TrustFileError {
         /// The error.
         error: String,
     },

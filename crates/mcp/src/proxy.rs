@@ -355,6 +355,7 @@ impl Proxy {
         let unix = unix_now();
 
         let mut st = self.lock();
+        self.refresh_trust(&mut st);
         let hash = st.tools.get(tool).cloned();
         let mut trust = st
             .trust
@@ -456,6 +457,14 @@ impl Proxy {
         }
     }
 
+    fn refresh_trust(&self, st: &mut State) {
+        if let Err(e) = st.trust.refresh() {
+            self.audit(AuditEvent::TrustFileError {
+                error: e.to_string(),
+            });
+        }
+    }
+
     fn deny_burst(&self, st: &mut State, tool: &str, now: Instant) {
         if st.anomalies.denied(now) {
             self.audit(AuditEvent::Anomaly {
@@ -477,6 +486,7 @@ impl Proxy {
     ) {
         let expires = self.config.trust_ttl.map(|d| unix + d.as_secs());
         let cmd = &self.config.server_command;
+        self.refresh_trust(st);
         let changed = match (answer, hash) {
             (Answer::AlwaysAllowTool, Some(h)) => {
                 let entry = ToolEntry::new(h, ToolLevel::AlwaysAllow, unix, expires);
@@ -513,8 +523,8 @@ impl Proxy {
                 tool: tool.map(str::to_string),
                 answer,
             });
-            if let Err(e) = st.trust.save() {
-                self.audit(AuditEvent::TrustNotSaved {
+            if let Err(e) = st.trust.save_and_stamp() {
+                self.audit(AuditEvent::TrustFileError {
                     error: e.to_string(),
                 });
             }
@@ -707,6 +717,7 @@ impl Proxy {
         };
         let unix = unix_now();
         let mut st = self.lock();
+        self.refresh_trust(&mut st);
         let mut hidden = Vec::new();
         let mut save = false;
         let listed = tools.len();
@@ -743,8 +754,8 @@ impl Proxy {
             visible
         });
         if save {
-            if let Err(e) = st.trust.save() {
-                self.audit(AuditEvent::TrustNotSaved {
+            if let Err(e) = st.trust.save_and_stamp() {
+                self.audit(AuditEvent::TrustFileError {
                     error: e.to_string(),
                 });
             }

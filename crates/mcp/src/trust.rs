@@ -198,6 +198,16 @@ pub fn server_id(command: &[String]) -> String {
 pub struct TrustStore {
     path: Option<PathBuf>,
     file: TrustFile,
+    /// (inode, length, mtime) of the file as last read or written.
+    stamp: Option<Stamp>,
+}
+
+type Stamp = (u64, u64, Option<std::time::SystemTime>);
+
+fn stamp_of(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.ino(), m.len(), m.modified().ok()))
 }
 
 impl TrustStore {
@@ -206,6 +216,7 @@ impl TrustStore {
         TrustStore {
             path: None,
             file: TrustFile::default(),
+            stamp: None,
         }
     }
 
@@ -224,6 +235,7 @@ impl TrustStore {
                 return Ok(TrustStore {
                     path: Some(path.to_path_buf()),
                     file: TrustFile::default(),
+                    stamp: None,
                 })
             }
             Err(e) => return Err(io(e)),
@@ -251,7 +263,26 @@ impl TrustStore {
         Ok(TrustStore {
             path: Some(path.to_path_buf()),
             file,
+            stamp: stamp_of(path),
         })
+    }
+
+    /// Re-reads the file when it changed on disk since it was last read or written (another
+    /// `hush mcp`, or `hush trust revoke`), so revocations apply to running sessions and saves
+    /// do not undo other processes' changes. Returns whether it re-read.
+    ///
+    /// # Errors
+    /// As [`TrustStore::load`]; the contents in memory are kept.
+    pub fn refresh(&mut self) -> Result<bool, TrustError> {
+        let Some(path) = self.path.clone() else {
+            return Ok(false);
+        };
+        let now = stamp_of(&path);
+        if now == self.stamp {
+            return Ok(false);
+        }
+        *self = TrustStore::load(&path)?;
+        Ok(true)
     }
 
     /// The contents.
@@ -284,6 +315,19 @@ impl TrustStore {
         tmp.write_all(&json).map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
         tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+
+    /// [`TrustStore::save`], recording the new file's stamp so [`TrustStore::refresh`] does not
+    /// re-read what this store wrote.
+    ///
+    /// # Errors
+    /// [`TrustError::Io`].
+    pub fn save_and_stamp(&mut self) -> Result<(), TrustError> {
+        self.save()?;
+        if let Some(path) = &self.path {
+            self.stamp = stamp_of(path);
+        }
         Ok(())
     }
 
@@ -500,5 +544,50 @@ mod tests {
         std::fs::write(&path, "{\"version\":1,\"extra\":2}").unwrap();
         let err = TrustStore::load(&path).unwrap_err().to_string();
         assert!(err.contains("unknown field `extra`"), "{err}");
+    }
+
+    #[test]
+    fn refresh_sees_other_writers_and_keeps_last_good_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        let cmd = vec!["srv".to_string()];
+        let id = server_id(&cmd);
+        let mut running = TrustStore::load(&path).unwrap();
+        assert!(!running.refresh().unwrap());
+        // Another process trusts the server...
+        let mut other = TrustStore::load(&path).unwrap();
+        other.set_server(&id, &cmd, ServerLevel::Trusted, 1, None);
+        other.save().unwrap();
+        assert!(running.refresh().unwrap());
+        assert_eq!(
+            running.effective(&id, "t", None, 2).server,
+            ServerLevel::Trusted
+        );
+        // ...the running session writes a tool entry without undoing it...
+        running.set_tool(
+            &id,
+            &cmd,
+            "t",
+            ToolEntry::new("h", ToolLevel::AlwaysAllow, 3, None),
+        );
+        running.save_and_stamp().unwrap();
+        assert!(!running.refresh().unwrap());
+        // ...and a revocation elsewhere applies to the running session.
+        let mut cli = TrustStore::load(&path).unwrap();
+        cli.update(&id, None, |v| v.revoked = true).unwrap();
+        cli.save().unwrap();
+        assert!(running.refresh().unwrap());
+        let e = running.effective(&id, "t", Some("h"), 4);
+        assert_eq!(
+            (e.server, e.tool),
+            (ServerLevel::Untrusted, Some(ToolLevel::AlwaysAllow))
+        );
+        // A broken file: the last good contents stay.
+        std::fs::write(&path, "{").unwrap();
+        assert!(running.refresh().is_err());
+        assert_eq!(
+            running.effective(&id, "t", Some("h"), 4).tool,
+            Some(ToolLevel::AlwaysAllow)
+        );
     }
 }
