@@ -244,6 +244,8 @@ fn mcp_denies_traversal_outside_the_roots() {
         call(4, "read_file", json!({"path": "/etc/passwd"})),
         call(5, "read_file", json!({"path": root.join("a.txt")})),
         call(6, "read_file", json!({"path": "a.txt"})),
+        json!({"jsonrpc": "2.0", "id": 7, "method": "resources/read", "params": {"uri": "file:///etc/passwd"}}).to_string(),
+        json!({"jsonrpc": "2.0", "id": 8, "method": "resources/read", "params": {"uri": format!("file://{}", root.join("a.txt").display())}}).to_string(),
     ];
     let mut cmd = hush_mcp(&trust, &["--allow-root", root.to_str().unwrap()], &[]);
     cmd.current_dir(&root);
@@ -266,8 +268,11 @@ fn mcp_denies_traversal_outside_the_roots() {
         let r = run.reply(json!(id));
         assert_eq!(r["result"]["isError"], json!(false), "{r}");
     }
+    // A resource outside the roots: a JSON-RPC error from hush; inside: the server's answer.
+    assert_eq!(run.reply(json!(7))["error"]["code"], json!(-32001));
+    assert_eq!(run.reply(json!(8))["error"]["code"], json!(-32601));
     let received = run.received();
-    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(received.len(), 3, "{received:?}");
 }
 
 #[test]

@@ -126,6 +126,9 @@ fn audit_sink(log: Option<PathBuf>) -> anyhow::Result<hush_mcp::AuditSink> {
                     why.join(", ")
                 ))
             }
+            AuditEvent::RequestDenied { method, risk, .. } => {
+                Some(format!("denied `{method}` (risk {})", risk.as_str()))
+            }
             AuditEvent::DefinitionChanged { tool, scope, .. } => Some(format!(
                 "the definition of tool `{tool}` changed ({scope}); it is untrusted again"
             )),

@@ -44,6 +44,17 @@ pub enum AuditEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         rate_limited: Option<Limited>,
     },
+    /// A request other than a tool call was denied (`resources/read` of a risky URI).
+    RequestDenied {
+        /// The server id.
+        server: String,
+        /// The method.
+        method: String,
+        /// The risk.
+        risk: Risk,
+        /// Why.
+        reasons: Vec<Reason>,
+    },
     /// A `tools/list` response passed, some tools hidden.
     ToolsListed {
         /// The server id.

@@ -31,6 +31,9 @@ pub const DEFAULT_MAX_MESSAGE: usize = 16 << 20;
 /// The text of a denied call's result. Generic on purpose: the model learns that hush said no,
 /// not which check to evade; the details go to the audit callback.
 pub const DENIED_TEXT: &str = "hush: this tool call was denied by the user's security policy.";
+/// Requests awaiting an answer that hush tracks; beyond it, `tools/list` is refused.
+const MAX_PENDING: usize = 4096;
+
 /// The text of a rate-limited call's result.
 pub const RATE_LIMITED_TEXT: &str = "hush: rate limit reached for this tool; try again later.";
 
@@ -315,9 +318,19 @@ impl Proxy {
         match classify(v) {
             Kind::Request { id, method } if method == "tools/call" => self.tool_call(&id, v),
             Kind::Request { id, method } if method == "tools/list" => {
-                self.lock().pending.insert(id, Pending::List);
+                let mut st = self.lock();
+                if st.pending.len() >= MAX_PENDING {
+                    // Its answer could not be filtered: fail closed.
+                    return One::Reply(rpc_error(
+                        v.get("id").cloned().unwrap_or(Value::Null),
+                        -32000,
+                        "hush: too many requests awaiting an answer",
+                    ));
+                }
+                st.pending.insert(id, Pending::List);
                 One::Pass
             }
+            Kind::Request { method, .. } if method == "resources/read" => self.resource_read(v),
             Kind::Notification { method } if method == "tools/call" => {
                 // A call without an id gets no answer, but a lenient server might still run it:
                 // it is never forwarded.
@@ -416,8 +429,10 @@ impl Proxy {
         };
         match self.config.guard.decide(&call) {
             Verdict::Allow => {
-                st.pending
-                    .insert(id_key.to_string(), Pending::Call(tool.to_string()));
+                if st.pending.len() < MAX_PENDING {
+                    st.pending
+                        .insert(id_key.to_string(), Pending::Call(tool.to_string()));
+                }
                 drop(st);
                 self.audit(record(Decision::Allowed, None, None, &assessment));
                 One::Pass
@@ -436,8 +451,10 @@ impl Proxy {
                 self.apply_answer(&mut st, tool, hash.as_deref(), answer, now, unix);
                 if answer.allows() {
                     st.confirmed.insert(tool.to_string());
-                    st.pending
-                        .insert(id_key.to_string(), Pending::Call(tool.to_string()));
+                    if st.pending.len() < MAX_PENDING {
+                        st.pending
+                            .insert(id_key.to_string(), Pending::Call(tool.to_string()));
+                    }
                     drop(st);
                     self.audit(record(Decision::Confirmed, Some(answer), None, &assessment));
                     One::Pass
@@ -463,6 +480,33 @@ impl Proxy {
                 error: e.to_string(),
             });
         }
+    }
+
+    /// Resources are read without a tool: the URI gets the argument checks, and anything high
+    /// or critical (traversal, outside the roots, a credential store) is denied. There is no
+    /// confirmation for resources (yet): the client reads them, not the model.
+    fn resource_read(&self, v: &Value) -> One {
+        let null = Value::Null;
+        let params = v.get("params").unwrap_or(&null);
+        let assessment = self.config.checker.assess(params);
+        let risk = assessment.risk();
+        if risk < Risk::High {
+            return One::Pass;
+        }
+        let mut st = self.lock();
+        self.deny_burst(&mut st, "resources/read", Instant::now());
+        drop(st);
+        self.audit(AuditEvent::RequestDenied {
+            server: self.server.clone(),
+            method: "resources/read".into(),
+            risk,
+            reasons: assessment.reasons,
+        });
+        One::Reply(rpc_error(
+            v.get("id").cloned().unwrap_or(Value::Null),
+            -32001,
+            DENIED_TEXT,
+        ))
     }
 
     fn deny_burst(&self, st: &mut State, tool: &str, now: Instant) {
