@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::util::fake_token;
+use crate::util::{available, fake_token};
 
 const DENIED: &str = "hush: this tool call was denied by the user's security policy.";
 
@@ -623,4 +623,52 @@ fn mcp_confirms_on_the_terminal_with_every_choice() {
     assert_eq!(denied_text(&run.reply(json!(2))), DENIED);
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(log.contains(r#""answer":"timed_out""#), "{log}");
+}
+
+/// The official MCP Python SDK's client and a real server (`mcp-server-time` from PyPI), through
+/// `hush mcp`: the SDK accepts every message hush passes or writes, the blocked tool is hidden
+/// and its call comes back as a failed tool call.
+#[test]
+fn mcp_interoperates_with_the_python_sdk_and_a_real_server() {
+    if !available(
+        Command::new("python3").args(["-c", "import mcp, mcp_server_time"]),
+        "the MCP SDK test",
+        "python3 -m pip install mcp-server-time",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("setsid")
+        .arg("-w")
+        .arg("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/sdk_client.py"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_hush"))
+        .arg("mcp")
+        .arg("--trust-file")
+        .arg(dir.path().join("trust.json"))
+        .args([
+            "--block",
+            "convert_time",
+            "--",
+            "python3",
+            "-m",
+            "mcp_server_time",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["server"], json!("mcp-time"));
+    assert_eq!(got["tools"], json!(["get_current_time"]));
+    assert_eq!(got["calls"]["get_current_time"]["isError"], json!(false));
+    assert!(got["calls"]["get_current_time"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("\"timezone\": \"UTC\""));
+    assert_eq!(
+        got["calls"]["convert_time"],
+        json!({"isError": true, "text": DENIED})
+    );
 }
