@@ -21,6 +21,24 @@ pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Whether `probe` runs and succeeds: a tool a test drives is installed. Without it the test
+/// should return: under CI (`CI` set) this fails instead, naming `install`; elsewhere it prints
+/// `SKIPPED` with `test` and `install`.
+pub(crate) fn available(probe: &mut Command, test: &str, install: &str) -> bool {
+    if probe.output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test} is required under CI ({install})"
+    );
+    #[allow(clippy::print_stderr)] // Tells the developer the check did not run.
+    {
+        eprintln!("SKIPPED: {test} needs `{install}`");
+    }
+    false
+}
+
 /// A fake GitHub-style token, generated (never a real credential): `ghp_` and 36 characters
 /// from a small deterministic generator seeded by `seed`.
 pub(crate) fn fake_token(seed: u64) -> String {

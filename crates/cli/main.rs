@@ -11,10 +11,12 @@
 mod audit;
 mod env;
 mod hook;
+mod mcp;
 mod policy;
 mod rules;
 mod run;
 mod scan;
+mod trust;
 mod vault;
 
 use std::io::Write;
@@ -53,6 +55,11 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Run a command in a sandbox (Landlock, seccomp, namespaces) with its output redacted.
     Run(Box<run::RunArgs>),
+    /// Run an MCP server (stdio) behind a guard: checked tool calls, trust, redacted results.
+    Mcp(Box<mcp::McpArgs>),
+    /// List, revoke, suspend or resume trust in MCP servers and tools.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -84,6 +91,8 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => policy::run(*cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Run(args) => run::run(*args),
+        Command::Mcp(args) => mcp::run(*args),
+        Command::Trust(cmd) => trust::run(cmd),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
