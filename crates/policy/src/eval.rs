@@ -233,12 +233,14 @@ impl Policy {
             }
             matched.push(&r.meta);
         }
-        let default = if code {
-            format!(
-                "`{name}` runs a shell or inline code and no rule with `shell = true` allows it"
-            )
-        } else {
-            format!("no command rule allows `{name}`")
+        let default = || {
+            if code {
+                format!(
+                    "`{name}` runs a shell or inline code and no rule with `shell = true` allows it"
+                )
+            } else {
+                format!("no command rule allows `{name}`")
+            }
         };
         let effect = combine(d, &matched, default);
         if effect == Effect::Deny {
@@ -273,11 +275,9 @@ impl Policy {
                 matched.push(&r.meta);
             }
         }
-        d.effect = combine(
-            d,
-            &matched,
-            format!("no filesystem rule allows {} on `{path}`", f.right),
-        );
+        d.effect = combine(d, &matched, || {
+            format!("no filesystem rule allows {} on `{path}`", f.right)
+        });
         Ok(())
     }
 
@@ -377,11 +377,9 @@ impl Policy {
                 Err(why) => notes.push(format!("rule `{}` does not apply: {why}", r.meta.id)),
             }
         }
-        d.effect = combine(
-            d,
-            &matched,
-            format!("no MCP rule allows `{}` on server `{}`", t.tool, t.server),
-        );
+        d.effect = combine(d, &matched, || {
+            format!("no MCP rule allows `{}` on server `{}`", t.tool, t.server)
+        });
         if d.effect == Effect::Deny {
             d.reasons.extend(notes);
         }
@@ -390,9 +388,9 @@ impl Policy {
 }
 
 /// Records matched rules and returns their strictest effect, or denies with `default`.
-fn combine(d: &mut Decision, matched: &[&Meta], default: String) -> Effect {
+fn combine(d: &mut Decision, matched: &[&Meta], default: impl FnOnce() -> String) -> Effect {
     if matched.is_empty() {
-        d.reasons.push(default);
+        d.reasons.push(default());
         return Effect::Deny;
     }
     let effect = matched
@@ -400,8 +398,11 @@ fn combine(d: &mut Decision, matched: &[&Meta], default: String) -> Effect {
         .map(|m| m.effect)
         .max()
         .unwrap_or(Effect::Deny);
+    // Strictest first; a stable sort keeps rule order among equals. One match needs no sort.
     let mut ordered: Vec<&&Meta> = matched.iter().collect();
-    ordered.sort_by_key(|m| std::cmp::Reverse(m.effect));
+    if ordered.len() > 1 {
+        ordered.sort_by_key(|m| std::cmp::Reverse(m.effect));
+    }
     for m in ordered {
         d.rules.push(m.id.clone());
         let verb = match m.effect {

@@ -182,7 +182,11 @@ pub(crate) fn globset_escape(s: &str) -> String {
 }
 
 pub(crate) fn basename(program: &str) -> &str {
-    program.rsplit('/').next().unwrap_or(program)
+    // Called several times per decision: a byte scan, not a `Split` iterator.
+    match program.as_bytes().iter().rposition(|&b| b == b'/') {
+        Some(i) => &program[i + 1..],
+        None => program,
+    }
 }
 
 pub(crate) const CLASS_SHELL: u8 = 1;
@@ -195,8 +199,17 @@ pub(crate) const CLASS_INLINE: u8 = 16;
 /// scan of every table on every decision.
 pub(crate) fn class(name: &str) -> u8 {
     type Map = std::collections::HashMap<&'static str, u8, std::hash::BuildHasherDefault<Fnv>>;
-    static MAP: std::sync::OnceLock<Map> = std::sync::OnceLock::new();
-    let map = MAP.get_or_init(|| {
+    /// Bit `sketch(n)` is set for every known name `n`: most programs are unknown and are
+    /// ruled out by one bit test, without hashing the name.
+    fn sketch(n: &[u8]) -> usize {
+        let (first, last) = (
+            n.first().copied().unwrap_or(0),
+            n.last().copied().unwrap_or(0),
+        );
+        (n.len() * 31 + usize::from(first) * 7 + usize::from(last)) & 1023
+    }
+    static MAP: std::sync::OnceLock<(Map, [u64; 16])> = std::sync::OnceLock::new();
+    let (map, bits) = MAP.get_or_init(|| {
         let mut m = Map::default();
         for (list, bit) in [
             (SHELLS, CLASS_SHELL),
@@ -213,8 +226,17 @@ pub(crate) fn class(name: &str) -> u8 {
         for n in crate::eval::WRAPPER_NAMES {
             *m.entry(*n).or_insert(0) |= CLASS_WRAPPER;
         }
-        m
+        let mut bits = [0u64; 16];
+        for n in m.keys() {
+            let b = sketch(n.as_bytes());
+            bits[b / 64] |= 1 << (b % 64);
+        }
+        (m, bits)
     });
+    let b = sketch(name.as_bytes());
+    if bits[b / 64] & (1 << (b % 64)) == 0 {
+        return 0;
+    }
     map.get(name).copied().unwrap_or(0)
 }
 
@@ -261,9 +283,21 @@ pub(crate) fn runs_inline_code(program: &str, args: &[String]) -> bool {
 }
 
 /// Looks like a path: has a `/`, starts with `~` or `.`, or is a known sensitive file name.
+/// `needle` in `hay`, for the two- and three-byte needles of the hot path (`str::contains`
+/// runs a SIMD searcher whose set-up dominates on short arguments).
+fn has(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    match n.split_first() {
+        None => true,
+        Some((first, rest)) => h
+            .windows(n.len())
+            .any(|w| w[0] == *first && &w[1..] == rest),
+    }
+}
+
 fn looks_like_path(arg: &str) -> bool {
     !arg.is_empty()
-        && !arg.contains("://")
+        && !has(arg, "://")
         && (arg.contains('/')
             || arg.starts_with('~')
             || arg.starts_with('.')
@@ -383,7 +417,7 @@ impl Assessor<'_> {
         for (i, arg) in args.iter().enumerate() {
             self.text(risk, || format!("argument {}", i + 1), arg, code);
             let p = path_part(arg);
-            if looks_like_path(p) || p.contains("..") {
+            if looks_like_path(p) || has(p, "..") {
                 let norm = normalize(&expand_home(p, self.ctx.home_str()), cwd);
                 // `dd` only writes to `of=`; `mv`'s last argument is overwritten.
                 let d = destructive && (name != "dd" || arg.starts_with("of="));
@@ -408,7 +442,7 @@ impl Assessor<'_> {
 
 fn urls(args: &[String]) -> Option<Vec<String>> {
     let mut hosts = Vec::new();
-    for a in args.iter().filter(|a| a.contains("://")) {
+    for a in args.iter().filter(|a| has(a, "://")) {
         for scheme in ["http://", "https://", "ftp://", "ssh://", "git://"] {
             if let Some(i) = a.find(scheme) {
                 let rest = &a[i + scheme.len()..];
