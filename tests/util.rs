@@ -116,6 +116,22 @@ impl Repo {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 
+    /// `program` run in the repository with this test run's `hush` first on `PATH`, as a git
+    /// hook or the pre-commit framework would find it.
+    pub(crate) fn with_hush_on_path(&self, program: &str) -> Command {
+        let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_hush"))
+            .parent()
+            .expect("the hush binary has a directory");
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut c = self.cmd(program);
+        c.env("PATH", path);
+        c
+    }
+
     /// `hush` run in the repository.
     pub(crate) fn hush(&self) -> Command {
         let mut c = self.cmd(env!("CARGO_BIN_EXE_hush"));

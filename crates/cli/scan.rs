@@ -138,7 +138,9 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let root = anchor();
     // Configuration: --config (a .hush.toml-style file or rules), else .hush.toml at the root.
-    let mut extra_rules = Vec::new();
+    // A `--config` that is a rule file or gitleaks configuration: already read, parsed once more
+    // as rules below.
+    let mut config_rules: Option<(&Path, String)> = None;
     let mut config = None;
     let mut path_allow = hush_scan::PathAllow::default();
     if let Some(file) = &args.config {
@@ -149,7 +151,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         } else {
             // A rule file or a gitleaks configuration, whose allowlist paths exclude files.
             path_allow = hush_scan::PathAllow::from_gitleaks(file, &text)?;
-            extra_rules.push(file.clone());
+            config_rules = Some((file, text));
         }
     } else if !args.no_config {
         config = Config::find(&root)?;
@@ -158,18 +160,20 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
 
     let mut builder = RuleSetBuilder::new();
     builder.builtin(!(args.source.no_builtin || scan_cfg.no_builtin));
-    for file in scan_cfg
-        .rules
-        .iter()
-        .chain(&extra_rules)
-        .chain(&args.source.rules)
-    {
-        for note in builder.add_path(file)? {
-            // hush scan honours global allowlist paths itself.
-            let text = note.to_string();
-            if !args.quiet && !text.contains("allowlist `paths` are not honoured") {
-                eprintln!("hush: note: {note}");
-            }
+    let mut notes = Vec::new();
+    for file in &scan_cfg.rules {
+        notes.extend(builder.add_path(file)?);
+    }
+    if let Some((file, text)) = &config_rules {
+        notes.extend(builder.add_toml(file, text)?);
+    }
+    for file in &args.source.rules {
+        notes.extend(builder.add_path(file)?);
+    }
+    // hush scan honours global allowlist paths itself (`PathAllow`).
+    for note in notes.iter().filter(|n| !n.global_paths) {
+        if !args.quiet {
+            eprintln!("hush: note: {note}");
         }
     }
     for id in scan_cfg.disable.iter().chain(&args.source.disable) {

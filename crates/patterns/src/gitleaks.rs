@@ -24,6 +24,10 @@ pub struct ImportNote {
     pub rule_id: Option<String>,
     /// What hush does instead.
     pub message: String,
+    /// True for the `paths` of a global allowlist that applies to every rule unconditionally:
+    /// the rule engine cannot honour them (it searches streams), but a file scanner can, and
+    /// then need not show the note.
+    pub global_paths: bool,
 }
 
 impl std::fmt::Display for ImportNote {
@@ -83,6 +87,7 @@ impl Ctx<'_> {
             file: self.file.to_path_buf(),
             rule_id: rule_id.map(str::to_string),
             message: message.into(),
+            global_paths: false,
         });
     }
 }
@@ -159,6 +164,9 @@ fn allowlist(ctx: &mut Ctx<'_>, t: &Table, line: usize, id: Option<&str>) -> Res
                 ctx.note(id, format!("allowlist `{key}` with `condition = \"AND\"` cannot be checked on a stream; the allowlist's regexes and stopwords apply without it"));
             } else {
                 ctx.note(id, format!("allowlist `{key}` are not honoured (hush searches streams without paths or commits); use `.hushignore` or a baseline for them"));
+                if let Some(n) = ctx.notes.last_mut() {
+                    n.global_paths = key == "paths" && id.is_none() && targets.is_empty();
+                }
             }
         }
     }
