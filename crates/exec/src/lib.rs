@@ -8,6 +8,9 @@
 //!   [`run`](Sandbox::run), which streams the program's stdout and stderr through
 //!   [`hush_stream`] redaction and returns an [`Outcome`]: exit status, the [`Enforcement`]
 //!   reached, and why it was stopped, if it was.
+//! - [`policy_spec`] turns a [`hush_policy::Policy`] into a [`SandboxSpec`] (filesystem rules,
+//!   with denied paths inside allowed directories split around; network mode and allowlist;
+//!   limits; stdin) plus notes on what the kernel cannot enforce exactly.
 //! - The confinement happens in a **helper process**, never in a `pre_exec` hook of the
 //!   (multithreaded) caller: the launcher re-executes a binary of yours with the first
 //!   argument [`HELPER_ARG`], whose `main` calls [`helper_main`] before anything else. The
@@ -65,11 +68,13 @@
 mod confine;
 mod helper;
 mod launch;
+mod policy;
 mod report;
 mod spec;
 mod wire;
 
 pub use helper::helper_main;
 pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, EXIT_STOPPED, HELPER_ARG};
+pub use policy::{policy_spec, MAX_ENTRIES};
 pub use report::{Enforcement, LandlockState};
 pub use spec::{HostPort, Level, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};
