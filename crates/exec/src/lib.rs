@@ -66,6 +66,8 @@
 #![warn(missing_docs)]
 
 mod confine;
+mod confirm;
+mod executor;
 mod helper;
 mod launch;
 mod policy;
@@ -73,8 +75,10 @@ mod report;
 mod spec;
 mod wire;
 
+pub use confirm::{Answer, Confirm, NoConfirm, Question, TtyConfirm};
+pub use executor::{AuditSink, Executor, NoSecrets, SecretSource};
 pub use helper::helper_main;
-pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, EXIT_STOPPED, HELPER_ARG};
+pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, Usage, EXIT_STOPPED, HELPER_ARG};
 pub use policy::{policy_spec, MAX_ENTRIES};
 pub use report::{Enforcement, LandlockState};
 pub use spec::{HostPort, Level, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};
