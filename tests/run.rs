@@ -991,3 +991,58 @@ fn policy_output_flood_and_timeout_are_stopped_and_audited() {
         .unwrap();
     assert!((1000..30_000).contains(&wall), "{wall}");
 }
+
+#[test]
+fn policy_network_off_and_cpu_limit_are_enforced_and_audited() {
+    if !have(
+        "seccomp",
+        "policy_network_off_and_cpu_limit_are_enforced_and_audited",
+    ) {
+        return;
+    }
+    let fx = PolicyFixture::new(
+        r#"
+        [network]
+        mode = "off"
+
+        [limits]
+        cpu_seconds = 1
+        "#,
+    );
+    // `/dev/tcp` needs bash, which the policy sees as the shell it is.
+    let (code, _, err) = run(&mut fx.cmd(&[], &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("Permission denied"),
+        "socket not refused: {err}"
+    );
+    let (code, _, err) = fx.run_sh("while :; do :; done");
+    assert!(code == 128 + 24 || code == 128 + 9, "{code} {err}");
+    let events = fx.events();
+    let enf: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "enforcement")
+        .collect();
+    assert!(
+        enf[0]["mechanisms"]
+            .as_array()
+            .unwrap()
+            .contains(&"seccomp".into()),
+        "{enf:?}"
+    );
+    let res: Vec<&serde_json::Value> = events.iter().filter(|e| e["kind"] == "resources").collect();
+    assert_eq!(res[1]["stopped_by"], "cpu", "{res:?}");
+    assert_eq!(res[1]["limits_by"], "rlimit");
+    assert!(res[1]["cpu_ms"].as_u64().unwrap() >= 900, "{res:?}");
+}
+
+#[test]
+fn policy_flags_do_not_mix_with_the_policy_free_ones() {
+    let fx = PolicyFixture::new("");
+    let (code, _, err) = run(&mut fx.cmd(&["--allow-read", "/"], &["true"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--allow-read"), "{err}");
+    let (code, _, err) = run(&mut hush_run(&["--watch-policy", "--", "true"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--policy"), "{err}");
+}
