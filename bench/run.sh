@@ -50,4 +50,13 @@ for name, cmd in rows:
     med = statistics.median(times)
     base = med if base is None else base
     print("%-42s %6.2f ms %6.2f ms %6.2f ms %7.2f ms" % (name, med, min(times), max(times), med - base))
+
+# A long-running wrapper: one `hush run --policy --commands -` process, `runs` commands.
+per = []
+for _ in range(5):
+    t = time.perf_counter()
+    subprocess.run([h, "run", "--policy", policy, "--commands", "-"], input=b'["/bin/true"]\n' * runs,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    per.append((time.perf_counter() - t) * 1e3 / runs)
+print("%-42s %6.2f ms (median of 5 batches of %d)" % ("--policy --commands, per command", statistics.median(per), runs))
 PY
