@@ -1046,3 +1046,11 @@ fn policy_flags_do_not_mix_with_the_policy_free_ones() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--policy"), "{err}");
 }
+
+#[test]
+fn policy_settings_the_executor_cannot_honour_fail_closed() {
+    let fx = PolicyFixture::new("[settings]\ntemp_workspace = true\n");
+    let (code, out, err) = fx.run_sh("echo ran");
+    assert_eq!((code, out.as_str()), (126, ""), "{err}");
+    assert!(err.contains("temp_workspace"), "{err}");
+}

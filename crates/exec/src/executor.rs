@@ -333,6 +333,18 @@ impl Executor {
         };
         // One policy for the whole run, even if it is reloaded meanwhile.
         let policy = self.policy.current();
+        if policy.settings().temp_workspace {
+            // Running in the real workspace instead would give the tool what the policy meant
+            // to keep from it: refuse.
+            return Err(ExecError::Denied {
+                reasons: vec![
+                    "the policy sets `temp_workspace = true`, which this executor does not \
+                     provide yet: set it to false in `[settings]`"
+                        .to_string(),
+                ],
+                rules: Vec::new(),
+            });
+        }
         let request = canonicalize_request(&Request::exec(prog_s, args_s, cwd_s));
         let start = Instant::now();
         let decision = self.policy.evaluate(&request);
