@@ -699,9 +699,11 @@ fn policy_confirm_on_a_pseudo_terminal_yes_then_no() {
     }
     let fx = PolicyFixture::new(ASK_TOUCH);
     let list = fx.dir.path().join("commands");
+    // The second command carries a credential-looking argument: the prompt masks it.
+    let token = fake_token(93);
     std::fs::write(
         &list,
-        "[\"touch\", \"yes-file\"]\n[\"touch\", \"no-file\"]\n",
+        format!("[\"touch\", \"yes-file\"]\n[\"touch\", \"no-file\", \"{token}\"]\n"),
     )
     .unwrap();
     let tty = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/with_tty.py");
@@ -722,6 +724,15 @@ fn policy_confirm_on_a_pseudo_terminal_yes_then_no() {
     );
     assert!(fx.workspace().join("yes-file").exists());
     assert!(!fx.workspace().join("no-file").exists());
+    assert!(
+        !err.contains(&token),
+        "the prompt showed the credential: {err}"
+    );
+    assert!(
+        err.contains("tty| arguments: [\"no-file\", \"[REDACTED"),
+        "{err}"
+    );
+    assert!(!std::fs::read_to_string(fx.log()).unwrap().contains(&token));
     let answers: Vec<(serde_json::Value, serde_json::Value)> = fx
         .events()
         .into_iter()
