@@ -82,7 +82,7 @@ pub enum ExecError {
     },
     /// A secret the policy grants is not in the secret source: the run fails closed
     /// (exit code 126). Nothing ran.
-    #[error("secret `{name}` (granted as `{env}`) is not in the vault: add it with `hush vault set {name}` or remove the grant from the policy")]
+    #[error("secret `{name}` (granted as `{env}`) is not in the vault (or has expired): add it with `hush vault set {name}` or remove the grant from the policy")]
     MissingSecret {
         /// The vault entry.
         name: String,
