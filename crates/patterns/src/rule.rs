@@ -431,11 +431,17 @@ fn keyword_split(
     keywords: &[String],
 ) -> Option<(usize, regex_syntax::hir::Hir, usize)> {
     use regex_syntax::hir::Hir;
+    if keywords.is_empty() {
+        return None;
+    }
     let mut items = Vec::new();
     flatten(hir, &mut items);
+    // Fold each item once: folding commutes with concatenation, and folding every suffix
+    // afresh made this quadratic in the regex's size.
+    let folded: Vec<Hir> = items.iter().map(fold_case).collect();
     let mut head = 0usize;
     for i in 0..items.len() {
-        if let Some(gap) = fixed_keyword_offset(&Hir::concat(items[i..].to_vec()), keywords) {
+        if let Some(gap) = folded_keyword_offset(&Hir::concat(folded[i..].to_vec()), keywords) {
             return Some((head, Hir::concat(items[..i].to_vec()), gap));
         }
         head = head.checked_add(items[i].properties().maximum_len()?)?;
@@ -799,13 +805,16 @@ fn fold_case(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
 /// When every match of `hir` provably holds one of `keywords` (lowercase) at the same offset
 /// from its start, that offset (judged from the regex's prefix literals, case-folded).
 fn fixed_keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[String]) -> Option<usize> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
     if keywords.is_empty() {
         return None;
     }
-    let seq = Extractor::new()
-        .kind(ExtractKind::Prefix)
-        .extract(&fold_case(hir));
+    folded_keyword_offset(&fold_case(hir), keywords)
+}
+
+/// [`fixed_keyword_offset`] of a regex already passed through [`fold_case`].
+fn folded_keyword_offset(folded: &regex_syntax::hir::Hir, keywords: &[String]) -> Option<usize> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(folded);
     let literals = seq.literals()?;
     let mut offset = None;
     for lit in literals {
