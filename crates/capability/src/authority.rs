@@ -113,7 +113,8 @@ impl<F: Fn(&Request) -> Result<(), String> + Send + Sync> Ceiling for F {
 /// grants = ["read,list path:/home/me/project", "call tool:fs/*"]  # default: anything
 /// ```
 ///
-/// A request passes when every grant it asks for lies within one ceiling grant.
+/// A request passes when each operation of each grant it asks for lies within one ceiling
+/// grant with that operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -212,7 +213,7 @@ impl Ceiling for Limits {
         }
         if let Some(ceiling) = &self.grants {
             for g in r.scope.grants() {
-                if !ceiling.grants().iter().any(|c| g.is_subset(c)) {
+                if !Scope::new([g.clone()]).is_subset(ceiling) {
                     return Err(format!("`{g}` is outside the ceiling"));
                 }
             }

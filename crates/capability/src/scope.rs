@@ -585,8 +585,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The scope of these grants, in canonical form: grants on the same pattern merged, grants
-    /// another one covers dropped, sorted.
+    /// The scope of these grants, in canonical form: grants on the same pattern merged, each
+    /// operation kept only on the widest patterns that have it, sorted.
     pub fn new(grants: impl IntoIterator<Item = Grant>) -> Scope {
         let mut all: Vec<Grant> = Vec::new();
         for g in grants {
@@ -598,17 +598,30 @@ impl Scope {
                 None => all.push(g),
             }
         }
-        let keep: Vec<bool> = (0..all.len())
-            .map(|i| {
-                !all.iter()
-                    .enumerate()
-                    .any(|(j, h)| j != i && all[i].is_subset(h))
+        // Patterns are unique now, so a pattern inside another is strictly inside it: an
+        // operation is kept only on the widest patterns that have it.
+        let ops: Vec<Operations> = all
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let mut covered = Operations::NONE;
+                for (j, h) in all.iter().enumerate() {
+                    if j != i && g.pattern.is_subset(&h.pattern) {
+                        covered = covered.union(h.ops);
+                    }
+                }
+                Operations(g.ops.0 & !covered.0)
             })
             .collect();
         let mut grants: Vec<Grant> = all
             .into_iter()
-            .zip(keep)
-            .filter_map(|(g, k)| k.then_some(g))
+            .zip(ops)
+            .filter_map(|(g, ops)| {
+                (!ops.is_empty()).then_some(Grant {
+                    pattern: g.pattern,
+                    ops,
+                })
+            })
             .collect();
         grants.sort();
         Scope { grants }
@@ -644,12 +657,20 @@ impl Scope {
         )
     }
 
-    /// Whether everything it allows, `other` allows (checked grant by grant: a grant covered
-    /// only by several of `other`'s together counts as not covered).
+    /// Whether everything it allows, `other` allows: each operation of each grant on a
+    /// pattern inside one of `other`'s grants with that operation. (A pattern covered only by
+    /// several of `other`'s patterns together counts as not covered; with prefixes and
+    /// wildcards over unbounded names that only happens for pathological port lists.)
     pub fn is_subset(&self, other: &Scope) -> bool {
-        self.grants
-            .iter()
-            .all(|g| other.grants.iter().any(|h| g.is_subset(h)))
+        self.grants.iter().all(|g| {
+            OPERATIONS.iter().all(|&(op, _)| {
+                !g.ops.contains(op)
+                    || other
+                        .grants
+                        .iter()
+                        .any(|h| h.ops.contains(op) && g.pattern.is_subset(&h.pattern))
+            })
+        })
     }
 }
 
