@@ -119,7 +119,11 @@ pub struct Constraints {
 #[derive(Clone)]
 pub struct Token {
     links: Vec<Link>,
-    payloads: Vec<Vec<u8>>,
+    /// The body as sent, without the MAC: version, link count, then each link's length and
+    /// payload.
+    body: Vec<u8>,
+    /// Where each payload sits in `body`.
+    spans: Vec<(usize, usize)>,
     mac: [u8; 32],
 }
 
@@ -138,11 +142,29 @@ impl Token {
         let mut m = key.clone();
         m.update(DOMAIN);
         m.update(&payload);
-        Token {
+        let mut t = Token {
             links: vec![link],
-            payloads: vec![payload],
+            body: vec![VERSION, 0],
+            spans: Vec::with_capacity(1),
             mac: m.finalize().into_bytes().into(),
-        }
+        };
+        t.push_payload(&payload);
+        t
+    }
+
+    fn push_payload(&mut self, payload: &[u8]) {
+        // INVARIANT: payloads are at most MAX_PAYLOAD bytes and a token has at most MAX_LINKS.
+        self.body
+            .extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        let start = self.body.len();
+        self.body.extend_from_slice(payload);
+        self.spans.push((start, self.body.len()));
+        self.body[1] = self.spans.len() as u8;
+    }
+
+    fn payload(&self, i: usize) -> &[u8] {
+        let (a, b) = self.spans[i];
+        &self.body[a..b]
     }
 
     /// This token with one more link. Anyone holding a token can do this offline (it needs no
@@ -164,10 +186,13 @@ impl Token {
             return Err(ParseError::Grants(MAX_GRANTS));
         }
         let payload = encode_link(&link);
+        if payload.len() > MAX_PAYLOAD {
+            return Err(ParseError::Truncated);
+        }
         let mac = next_mac(&self.mac, &payload).ok_or(ParseError::Truncated)?;
         let mut t = self.clone();
         t.links.push(link);
-        t.payloads.push(payload);
+        t.push_payload(&payload);
         t.mac = mac;
         Ok(t)
     }
@@ -190,14 +215,8 @@ impl Token {
 
     /// The text form, `hushcap1.…`.
     pub fn encode(&self) -> SecretString {
-        let mut body =
-            Vec::with_capacity(2 + 32 + self.payloads.iter().map(|p| p.len() + 2).sum::<usize>());
-        body.push(VERSION);
-        body.push(self.links.len() as u8);
-        for p in &self.payloads {
-            body.extend_from_slice(&(p.len() as u16).to_be_bytes());
-            body.extend_from_slice(p);
-        }
+        let mut body = Vec::with_capacity(self.body.len() + 32);
+        body.extend_from_slice(&self.body);
         body.extend_from_slice(&self.mac);
         let mut text = String::with_capacity(PREFIX.len() + body.len() * 4 / 3 + 4);
         text.push_str(PREFIX);
@@ -216,9 +235,10 @@ impl Token {
             return Err(ParseError::TooLong(MAX_TOKEN_LEN));
         }
         let b64 = text.strip_prefix(PREFIX).ok_or(ParseError::Prefix)?;
-        let body = URL_SAFE_NO_PAD
+        let mut body = URL_SAFE_NO_PAD
             .decode(b64)
             .map_err(|_| ParseError::Base64)?;
+        let total = body.len();
         let mut r = Reader(&body);
         if r.u8()? != VERSION {
             return Err(ParseError::Prefix);
@@ -231,23 +251,25 @@ impl Token {
             });
         }
         let mut links = Vec::with_capacity(n);
-        let mut payloads = Vec::with_capacity(n);
+        let mut spans = Vec::with_capacity(n);
         for i in 0..n {
             let len = usize::from(r.u16()?);
             if len > MAX_PAYLOAD {
                 return Err(ParseError::Truncated);
             }
-            let payload = r.take(len)?;
-            links.push(decode_link(i, payload)?);
-            payloads.push(payload.to_vec());
+            let start = total - r.0.len();
+            links.push(decode_link(i, r.take(len)?)?);
+            spans.push((start, start + len));
         }
         let mac: [u8; 32] = r.take(32)?.try_into().map_err(|_| ParseError::Truncated)?;
         if !r.0.is_empty() {
             return Err(ParseError::Truncated);
         }
+        body.truncate(total - 32);
         Ok(Token {
             links,
-            payloads,
+            body,
+            spans,
             mac,
         })
     }
@@ -257,11 +279,11 @@ impl Token {
     pub(crate) fn check(&self, key: &HmacSha256, now: u64) -> Result<(), Rejection> {
         let mut m = key.clone();
         m.update(DOMAIN);
-        m.update(&self.payloads[0]);
-        for p in &self.payloads[1..] {
+        m.update(self.payload(0));
+        for i in 1..self.spans.len() {
             let prev: [u8; 32] = m.finalize().into_bytes().into();
             m = HmacSha256::new_from_slice(&prev).map_err(|_| Rejection::Signature)?;
-            m.update(p);
+            m.update(self.payload(i));
         }
         m.verify_slice(&self.mac)
             .map_err(|_| Rejection::Signature)?;
