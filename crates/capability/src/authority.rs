@@ -519,9 +519,8 @@ impl Authority {
             *last = Instant::now();
         }
         // Fail closed: revocations that can't be read might include this token's.
-        self.refresh().map_err(|_| Rejection::Revoked {
-            id: "(the revocation list could not be read)".into(),
-        })
+        self.refresh()
+            .map_err(|e| Rejection::Unavailable(e.to_string()))
     }
 
     /// Checks a token's text: structure, the MAC chain under this authority's key, expiry at

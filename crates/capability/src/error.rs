@@ -139,6 +139,10 @@ pub enum Rejection {
         /// Links after it.
         found: usize,
     },
+    /// The store's revocations could not be re-read: any token might be revoked, so none
+    /// validates until they can.
+    #[error("the revocation list can't be read ({0}); fix the capability store")]
+    Unavailable(String),
     /// The token is valid but no grant of link `id` allows the access.
     #[error("link {id} does not allow `{operation}` on `{resource}`")]
     NotAllowed {

@@ -416,11 +416,9 @@ impl Pattern {
         } else {
             return Err(ScopeError::Unknown);
         };
-        let p = Pattern(kind);
-        if p.to_string().len() > MAX_PATTERN_LEN {
-            return Err(ScopeError::TooLong);
-        }
-        Ok(p)
+        // INVARIANT: the canonical form is never longer than the text it came from (paths and
+        // hosts only lose characters, ports lose leading zeros), so it fits a token too.
+        Ok(Pattern(kind))
     }
 
     /// The narrowest pattern matching `resource`: the path (and what is under it), the host

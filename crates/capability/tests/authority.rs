@@ -477,3 +477,21 @@ fn events_name_link_ids_never_tokens() {
     assert_eq!(events[3].token, "-");
     assert_eq!(events[3].action, Action::ValidationFailed);
 }
+
+#[test]
+fn an_unreadable_revocation_list_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = open(dir.path());
+    let t = f
+        .authority
+        .request(&req("a", &["read path:/p"], 60, 0))
+        .unwrap()
+        .encode();
+    let ok = || {
+        f.authority
+            .validate(t.expose_secret(), &access("/p", Operation::Read, T0))
+    };
+    assert!(ok().is_ok());
+    std::fs::write(dir.path().join("capabilities.json"), "{not json").unwrap();
+    assert!(matches!(ok(), Err(Rejection::Unavailable(m)) if m.contains("capabilities.json")));
+}
