@@ -53,6 +53,11 @@ fn open(dir: &Path) -> Fixture {
     }
 }
 
+/// A token's text for `r`.
+fn issue(f: &Fixture, r: &Request) -> secrecy::SecretString {
+    f.authority.request(r).unwrap().encode()
+}
+
 fn actions(f: &Fixture) -> Vec<&'static str> {
     f.events
         .lock()
@@ -150,11 +155,7 @@ fn delegation_only_narrows() {
 fn expired_tokens_fail() {
     let dir = tempfile::tempdir().unwrap();
     let f = open(dir.path());
-    let t = f
-        .authority
-        .request(&req("a", &["read path:/p"], 60, 0))
-        .unwrap()
-        .encode();
+    let t = issue(&f, &req("a", &["read path:/p"], 60, 0));
     let t = t.expose_secret();
     assert!(f
         .authority
@@ -482,11 +483,7 @@ fn events_name_link_ids_never_tokens() {
 fn an_unreadable_revocation_list_fails_closed() {
     let dir = tempfile::tempdir().unwrap();
     let f = open(dir.path());
-    let t = f
-        .authority
-        .request(&req("a", &["read path:/p"], 60, 0))
-        .unwrap()
-        .encode();
+    let t = issue(&f, &req("a", &["read path:/p"], 60, 0));
     let ok = || {
         f.authority
             .validate(t.expose_secret(), &access("/p", Operation::Read, T0))
