@@ -3,21 +3,15 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
 use crate::mcp::{call, denied_text, feed, hush_mcp, DENIED};
 use crate::util::hush;
 
-/// `hush cap ARGS --store STORE [--audit-log LOG]` with `stdin` piped in; (code, stdout,
-/// stderr).
-fn cap(store: &Path, audit: Option<&Path>, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut c = hush();
-    c.arg("cap").args(args).arg("--store").arg(store);
-    if let Some(a) = audit {
-        c.arg("--audit-log").arg(a);
-    }
+/// Runs `c` with `stdin` piped in; (code, stdout, stderr).
+fn pipe(mut c: Command, stdin: &str) -> (i32, String, String) {
     let mut child = c
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -36,6 +30,16 @@ fn cap(store: &Path, audit: Option<&Path>, args: &[&str], stdin: &str) -> (i32, 
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `hush cap ARGS --store STORE [--audit-log LOG]` with `stdin` piped in.
+fn cap(store: &Path, audit: Option<&Path>, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut c = hush();
+    c.arg("cap").args(args).arg("--store").arg(store);
+    if let Some(a) = audit {
+        c.arg("--audit-log").arg(a);
+    }
+    pipe(c, stdin)
 }
 
 fn ok(r: (i32, String, String)) -> String {
@@ -439,4 +443,19 @@ fn cap_rejects_tokens_in_bad_shape_without_echoing_them() {
     let (code, _, err) = cap(&store, None, &["revoke", "nothex"], "");
     assert_eq!(code, 2);
     assert!(err.contains("is not a link id"), "{err}");
+}
+
+#[test]
+fn hush_finds_its_own_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = token(&dir.path().join("store"), &["read path:/srv"]);
+    let mut c = hush();
+    c.args(["scan", "-", "--format", "jsonl", "--no-progress"]);
+    let (code, out, _) = pipe(c, &format!("export AGENT_CAP={t}\n"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("hush.hush.capability-token"), "{out}");
+    assert!(
+        !out.contains(&t[20..]),
+        "the report must not hold the token"
+    );
 }

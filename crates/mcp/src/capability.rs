@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::audit::{AuditEvent, Decision};
 use crate::risk::{Assessment, Check, Risk};
 
-/// Where a tool call carries its token: `params._meta[CAPABILITY_META_KEY]`.
+/// The key of `params._meta` under which a tool call carries its capability.
 pub const CAPABILITY_META_KEY: &str = "hush/capability";
 
 /// One tool call as the capability check sees it.
