@@ -462,41 +462,42 @@ impl hush_mcp::CapabilityCheck for McpCapabilities {
                 )
             });
         };
-        let (id, agent) = match Token::parse(text) {
+        let who = || match Token::parse(text) {
             Ok(t) => (Some(t.id().to_string()), Some(t.leaf().agent.clone())),
             Err(_) => (None, None),
         };
+        let denied = |detail: String| {
+            let (id, agent) = who();
+            Some(V::new(false, id, agent, detail))
+        };
         let now = now();
+        let call_on = |resource| Access {
+            resource,
+            operation: Operation::Call,
+            now,
+        };
         let tool = format!("tool:{}/{}", self.server, call.tool);
         let mut accesses = match Resource::parse(&tool) {
-            Ok(resource) => vec![Access {
-                resource,
-                operation: Operation::Call,
-                now,
-            }],
-            Err(e) => return Some(V::new(false, id, agent, format!("tool name: {e}"))),
+            Ok(resource) => vec![call_on(resource)],
+            Err(e) => return denied(format!("tool name: {e}")),
         };
         match resources_in_arguments(call.arguments, &self.base, self.home.as_deref()) {
-            Ok(rs) => accesses.extend(rs.into_iter().map(|resource| Access {
-                resource,
-                operation: Operation::Call,
-                now,
-            })),
-            Err(e) => return Some(V::new(false, id, agent, format!("arguments: {e}"))),
+            Ok(rs) => accesses.extend(rs.into_iter().map(call_on)),
+            Err(e) => return denied(format!("arguments: {e}")),
         }
-        Some(match self.authority.validate_all(text, &accesses) {
-            Ok(_) => V::new(
+        match self.authority.validate_all(text, &accesses) {
+            Ok(t) => Some(V::new(
                 true,
-                id,
-                agent,
+                Some(t.id().to_string()),
+                Some(t.leaf().agent.clone()),
                 format!(
                     "allows call of {tool} on {} resource(s)",
                     accesses.len() - 1
                 ),
-            ),
-            Err(e @ Rejection::NotAllowed { .. }) => V::new(false, id, agent, e.to_string()),
-            Err(e) => V::new(false, id, agent, format!("invalid token: {e}")),
-        })
+            )),
+            Err(e @ Rejection::NotAllowed { .. }) => denied(e.to_string()),
+            Err(e) => denied(format!("invalid token: {e}")),
+        }
     }
 }
 

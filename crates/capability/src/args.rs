@@ -36,7 +36,8 @@ const PATH_KEYS: &[&str] = &[
 
 /// The resources in a tool call's arguments: every string under a path-like key (`path`,
 /// `source`, `url`, ...: relative paths are taken from `base`, `~/` from `home`), and every
-/// other string that is an absolute path or a `file:`, `http(s):` or `ws(s):` URL.
+/// other string that is, whole and without whitespace, an absolute path or a `file:`,
+/// `http(s):` or `ws(s):` URL.
 ///
 /// # Errors
 /// A message naming the argument (a JSON pointer, never its value) when a path-like string is
@@ -113,11 +114,19 @@ fn resource(
     let urlish = ["file://", "http://", "https://", "ws://", "wss://"]
         .iter()
         .any(|p| lower.starts_with(p));
+    if !pathy {
+        // Outside path-like keys only a whole string that is one path or URL counts: file
+        // contents, commands and prose that merely start with `/` are not resources.
+        if (s.starts_with('/') || urlish) && !s.chars().any(char::is_whitespace) {
+            return Resource::parse(s).map(Some).map_err(|e| e.to_string());
+        }
+        return Ok(None);
+    }
+    if s.is_empty() {
+        return Ok(None);
+    }
     if s.starts_with('/') || urlish {
         return Resource::parse(s).map(Some).map_err(|e| e.to_string());
-    }
-    if !pathy || s.is_empty() {
-        return Ok(None);
     }
     if s.contains("://") {
         return Resource::parse(s).map(Some).map_err(|e| e.to_string());
@@ -144,6 +153,7 @@ mod tests {
             "path": "notes/a.txt",
             "paths": ["/etc/hosts", "~/x"],
             "text": "see /tmp/y for details",
+            "content": "/* a C comment */\nint x;",
             "body": "/var/log/z",
             "url": "https://api.example.com/v1",
             "nested": {"Source": "./src"},

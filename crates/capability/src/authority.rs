@@ -658,6 +658,8 @@ impl Authority {
                 r.max_depth
             )),
         );
+        // Another process may have revoked this agent's tokens since the last read.
+        self.refresh()?;
         if let Err(e) = self.check_request(r) {
             self.emit(
                 Action::Denied,
