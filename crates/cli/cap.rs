@@ -528,3 +528,25 @@ pub(crate) fn server_name(command: &[String]) -> String {
         .find(|a| !a.starts_with('-') && !matches!(a.as_str(), "run" | "x" | "exec"))
         .map_or(p, |a| base(a))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::server_name;
+
+    #[test]
+    fn server_names_come_from_the_command() {
+        let name = |c: &[&str]| server_name(&c.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            name(&["npx", "-y", "@modelcontextprotocol/server-filesystem", "/p"]),
+            "server-filesystem"
+        );
+        assert_eq!(
+            name(&["uvx", "mcp-server-git@1.2", "--repo", "."]),
+            "mcp-server-git"
+        );
+        assert_eq!(name(&["python3", "/t/fake_server.py"]), "fake_server");
+        assert_eq!(name(&["/usr/local/bin/my-server", "--x"]), "my-server");
+        assert_eq!(name(&["node"]), "node");
+        assert_eq!(name(&[]), "server");
+    }
+}
