@@ -241,7 +241,7 @@ fn print_token(t: &Token, json: bool) -> anyhow::Result<()> {
     let text = t.encode();
     let mut out = std::io::stdout().lock();
     if json {
-        let e = t.effective();
+        let e = t.effective()?;
         let v = json!({
             "id": t.id().to_string(),
             "agent": t.leaf().agent,
@@ -367,7 +367,7 @@ fn command(
                     json!({
                         "step": s.to_string(),
                         "id": t.id().to_string(),
-                        "expires": t.effective().expires,
+                        "expires": t.effective().map_or(0, |e| e.expires),
                         "token": t.encode().expose_secret(),
                     })
                 })

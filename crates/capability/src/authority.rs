@@ -698,7 +698,9 @@ impl Authority {
     }
 
     fn record(&self, token: &Token, plan: Option<String>) -> Result<(), CapError> {
-        let e = token.effective();
+        let e = token
+            .effective()
+            .map_err(|e| CapError::Invalid(e.to_string()))?;
         let leaf = token.leaf();
         let rec = Record {
             id: leaf.id.to_string(),
@@ -744,7 +746,9 @@ impl Authority {
         plan: Option<String>,
     ) -> Result<Token, CapError> {
         let parent = self.verify(parent, now)?;
-        let e = parent.effective();
+        let e = parent
+            .effective()
+            .map_err(|e| CapError::Invalid(e.to_string()))?;
         if e.remaining_depth == 0 {
             return Err(CapError::Invalid(format!(
                 "token {} allows no further delegation",
@@ -763,6 +767,7 @@ impl Authority {
                 "the parent token allows none of what was asked".into(),
             ));
         }
+        let granted = scope_text(&scope);
         if scope.grants().len() > MAX_GRANTS {
             return Err(CapError::Invalid(format!(
                 "at most {MAX_GRANTS} grants per token; ask for fewer"
@@ -789,11 +794,7 @@ impl Authority {
             Action::Delegated,
             id.to_string(),
             Some(&r.agent),
-            Some(format!(
-                "from {}: {}",
-                parent.id(),
-                scope_text(&child.effective().scope).join(", ")
-            )),
+            Some(format!("from {}: {}", parent.id(), granted.join(", "))),
         );
         Ok(child)
     }

@@ -66,6 +66,10 @@ pub enum ParseError {
         /// The limit.
         max: usize,
     },
+    /// The links' grants intersect into more combinations than [`crate::Token::effective`]
+    /// works through.
+    #[error("the links' grants intersect into too many combinations; delegate with fewer grants")]
+    TooComplex,
     /// Too many grants in a link.
     #[error("a link has at most {0} grants")]
     Grants(usize),

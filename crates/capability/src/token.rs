@@ -328,11 +328,20 @@ impl Token {
     }
 
     /// The effective constraints: the scopes intersected, the earliest expiry, the fewest
-    /// further delegations any link allows.
-    pub fn effective(&self) -> Constraints {
+    /// further delegations any link allows. Validation does not need it (it checks every link);
+    /// delegation and listings do.
+    ///
+    /// # Errors
+    /// [`ParseError::TooComplex`] when intersecting two links' grants would take more than
+    /// `MAX_GRANTS²` pairs: only a token narrowed offline with many overlapping grants gets
+    /// there, and the work would grow quadratically with it.
+    pub fn effective(&self) -> Result<Constraints, ParseError> {
         let n = self.links.len();
         let mut scope = self.links[0].scope.clone();
         for l in &self.links[1..] {
+            if scope.grants().len() * l.scope.grants().len() > MAX_GRANTS * MAX_GRANTS {
+                return Err(ParseError::TooComplex);
+            }
             scope = scope.intersect(&l.scope);
         }
         let expires = self.links.iter().map(|l| l.expires).min().unwrap_or(0);
@@ -343,11 +352,11 @@ impl Token {
             .map(|(i, l)| usize::from(l.max_depth).saturating_sub(n - 1 - i))
             .min()
             .unwrap_or(0);
-        Constraints {
+        Ok(Constraints {
             scope,
             expires,
             remaining_depth: u8::try_from(remaining_depth).unwrap_or(u8::MAX),
-        }
+        })
     }
 }
 
@@ -515,7 +524,7 @@ mod tests {
             back.check(&k, 900),
             Err(Rejection::Expired { .. })
         ));
-        let e = back.effective();
+        let e = back.effective().unwrap();
         assert_eq!(e.expires, 900);
         assert_eq!(e.remaining_depth, 1);
         let g: Vec<String> = e.scope.grants().iter().map(Grant::to_string).collect();
@@ -534,6 +543,27 @@ mod tests {
             t.check(&k, 500),
             Err(Rejection::Depth { found: 2, .. })
         ));
+    }
+
+    #[test]
+    fn the_effective_scope_of_a_pathological_chain_is_refused() {
+        let k = key(1);
+        let many = |f: &dyn Fn(usize) -> String| -> Vec<String> { (0..32).map(f).collect() };
+        let servers = many(&|i| format!("call tool:s{i}/*"));
+        let tools = many(&|j| format!("call tool:*/t{j}"));
+        let servers: Vec<&str> = servers.iter().map(String::as_str).collect();
+        let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
+        let t = Token::root(&k, link(1, 1000, 5, &servers));
+        let t = t.attenuate(link(2, 1000, 5, &tools)).unwrap();
+        assert_eq!(t.effective().unwrap().scope.grants().len(), 1024);
+        let t = t
+            .attenuate(link(3, 1000, 5, &["call tool:s1/*", "call tool:s2/*"]))
+            .unwrap();
+        assert_eq!(t.effective().unwrap_err(), ParseError::TooComplex);
+        // Validation does not need it.
+        assert_eq!(t.check(&k, 500), Ok(()));
+        let r = Resource::parse("tool:s1/t7").unwrap();
+        assert_eq!(t.allows(&r, Operation::Call), Ok(()));
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn delegation_only_narrows() {
             ),
         )
         .unwrap();
-    let e = child.effective();
+    let e = child.effective().unwrap();
     let grants: Vec<String> = e.scope.grants().iter().map(Grant::to_string).collect();
     assert_eq!(grants, vec!["read path:/p", "call tool:fs/read_*"]);
     assert_eq!(e.expires, T0 + 3600, "a child cannot outlive its parent");
@@ -124,7 +124,7 @@ fn delegation_only_narrows() {
     let g = a
         .delegate(t, &req("g", &["read path:/p/a"], 60, 5))
         .unwrap();
-    assert_eq!(g.effective().remaining_depth, 0);
+    assert_eq!(g.effective().unwrap().remaining_depth, 0);
     assert!(matches!(
         a.delegate(
             g.encode().expose_secret(),

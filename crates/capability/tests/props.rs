@@ -103,6 +103,12 @@ proptest! {
         prop_assert_eq!(&a.intersect(&a), &a);
         prop_assert_eq!(ab.intersect(&c), a.intersect(&b.intersect(&c)));
         prop_assert!(ab.is_subset(&a) && ab.is_subset(&b));
+        for g in a.grants().iter().chain(b.grants()) {
+            for h in a.grants().iter().chain(b.grants()) {
+                let (p, q) = (&g.pattern, &h.pattern);
+                prop_assert_eq!(p.is_subset(q), p.intersect(q).as_ref() == Some(p), "{} ⊆ {}", p, q);
+            }
+        }
         for (r, op) in &probes {
             prop_assert_eq!(ab.allows(r, *op), a.allows(r, *op) && b.allows(r, *op), "{} {}", op, r);
         }
@@ -126,9 +132,10 @@ proptest! {
             return Ok(());
         };
         let (pt, ct) = (p.encode(), child.encode());
-        prop_assert!(child.effective().scope.is_subset(&parent));
-        prop_assert!(child.effective().expires <= p.effective().expires);
-        prop_assert!(child.effective().remaining_depth < p.effective().remaining_depth);
+        let (ce, pe) = (child.effective().unwrap(), p.effective().unwrap());
+        prop_assert!(ce.scope.is_subset(&parent));
+        prop_assert!(ce.expires <= pe.expires);
+        prop_assert!(ce.remaining_depth < pe.remaining_depth);
         let now = p.leaf().issued;
         for (resource, operation) in probes {
             let access = Access { resource, operation, now };
