@@ -10,21 +10,21 @@ use serde_json::{json, Value};
 
 use crate::util::{available, fake_token};
 
-const DENIED: &str = "hush: this tool call was denied by the user's security policy.";
+pub(crate) const DENIED: &str = "hush: this tool call was denied by the user's security policy.";
 
 fn server() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/fake_server.py")
 }
 
-struct Run {
-    stdout: Vec<u8>,
-    stderr: String,
-    code: i32,
+pub(crate) struct Run {
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
+    pub(crate) code: i32,
 }
 
 impl Run {
     /// Output lines parsed as JSON.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         self.stdout
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
@@ -33,7 +33,7 @@ impl Run {
     }
 
     /// The message answering `id`.
-    fn reply(&self, id: Value) -> Value {
+    pub(crate) fn reply(&self, id: Value) -> Value {
         self.messages()
             .into_iter()
             .find(|m| m.get("id") == Some(&id))
@@ -46,7 +46,7 @@ impl Run {
     }
 
     /// The raw lines the server received (the reply to the final `debug/received`).
-    fn received(&self) -> Vec<String> {
+    pub(crate) fn received(&self) -> Vec<String> {
         let r = self.reply(json!("dbg"));
         r["result"]["lines"]
             .as_array()
@@ -67,7 +67,7 @@ fn spawn(mut cmd: Command) -> std::process::Child {
 
 /// Feeds `input` lines (each gets `\n`) plus a final `debug/received` to `cmd`, closes stdin and
 /// waits.
-fn feed(cmd: Command, input: &[String]) -> Run {
+pub(crate) fn feed(cmd: Command, input: &[String]) -> Run {
     let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();
     let mut all = String::new();
@@ -88,7 +88,7 @@ fn feed(cmd: Command, input: &[String]) -> Run {
 }
 
 /// `hush mcp ARGS -- python3 fake_server.py SERVER_ARGS` with no controlling terminal.
-fn hush_mcp(trust: &Path, args: &[&str], server_args: &[&str]) -> Command {
+pub(crate) fn hush_mcp(trust: &Path, args: &[&str], server_args: &[&str]) -> Command {
     let mut c = Command::new("setsid");
     c.arg("-w")
         .arg(env!("CARGO_BIN_EXE_hush"))
@@ -110,12 +110,12 @@ fn direct(server_args: &[&str]) -> Command {
     c
 }
 
-fn call(id: u64, tool: &str, args: Value) -> String {
+pub(crate) fn call(id: u64, tool: &str, args: Value) -> String {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}})
         .to_string()
 }
 
-fn denied_text(reply: &Value) -> &str {
+pub(crate) fn denied_text(reply: &Value) -> &str {
     assert_eq!(reply["result"]["isError"], json!(true), "{reply}");
     reply["result"]["content"][0]["text"].as_str().unwrap()
 }

@@ -3,6 +3,7 @@
 mod util;
 
 mod audit;
+mod cap;
 mod mcp;
 mod policy;
 mod precommit;

@@ -9,6 +9,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod audit;
+mod cap;
 mod env;
 mod hook;
 mod mcp;
@@ -61,6 +62,8 @@ enum Command {
     /// List, revoke, suspend or resume trust in MCP servers and tools.
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// Issue, delegate, validate and revoke capability tokens.
+    Cap(Box<cap::CapArgs>),
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::Mcp(args) => mcp::run(*args),
         Command::Trust(cmd) => trust::run(cmd),
+        Command::Cap(args) => cap::run(*args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -63,6 +63,8 @@ pub(crate) struct McpArgs {
     /// Append audit events as JSON Lines to this file (created 0600).
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    capability: CapabilityArgs,
     /// The server command and its arguments.
     #[arg(required = true, last = true, value_name = "SERVER_CMD")]
     command: Vec<String>,
@@ -151,6 +153,49 @@ fn audit_sink(log: Option<PathBuf>) -> anyhow::Result<hush_mcp::AuditSink> {
     }))
 }
 
+/// Capability tokens on tool calls (`hush cap`).
+#[derive(Debug, Args)]
+struct CapabilityArgs {
+    /// Deny every tool call that does not carry a valid capability token allowing it, in
+    /// `params._meta["hush/capability"]` (the tool as `tool:SERVER/TOOL` and every path or
+    /// URL in the arguments, with the operation `call`).
+    #[arg(long)]
+    require_capability: bool,
+    /// Check tokens against this store (see `hush cap --store`); tokens are checked when they
+    /// are present even without `--require-capability`.
+    #[arg(long, value_name = "DIR")]
+    capability_store: Option<PathBuf>,
+    /// The server's name in `tool:SERVER/TOOL` patterns [default: from the server command,
+    /// e.g. `server-filesystem` for `npx @modelcontextprotocol/server-filesystem`].
+    #[arg(long, value_name = "NAME")]
+    capability_server: Option<String>,
+}
+
+impl CapabilityArgs {
+    fn checker(
+        self,
+        command: &[String],
+        base: PathBuf,
+    ) -> anyhow::Result<Option<Box<dyn hush_mcp::CapabilityCheck>>> {
+        if !self.require_capability && self.capability_store.is_none() {
+            return Ok(None);
+        }
+        let store = match self.capability_store {
+            Some(s) => s,
+            None => crate::cap::default_store()?,
+        };
+        let server = self
+            .capability_server
+            .unwrap_or_else(|| crate::cap::server_name(command));
+        Ok(Some(Box::new(crate::cap::McpCapabilities::new(
+            &store,
+            server,
+            base,
+            self.require_capability,
+        )?)))
+    }
+}
+
 pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
     let rules = Arc::new(RuleSet::builtin().context("loading the built-in rules")?);
     let mut known = KnownValuesBuilder::new();
@@ -176,6 +221,7 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
     };
     let trust = TrustStore::load(&trust_path)?;
     let base = std::env::current_dir().context("cannot read the current directory")?;
+    let capability = args.capability.checker(&args.command, base.clone())?;
     let checker = Checker::new(
         rules.clone(),
         known.clone(),
@@ -201,6 +247,7 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         per_server: args.server_rate_limit,
     };
     config.audit = audit_sink(args.audit_log)?;
+    config.capability = capability;
 
     let (program, rest) = args
         .command

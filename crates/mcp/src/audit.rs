@@ -44,6 +44,23 @@ pub enum AuditEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         rate_limited: Option<Limited>,
     },
+    /// A tool call's capability token was checked (or was required and missing).
+    Capability {
+        /// The server id.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// Whether the token allowed the call (the guard still decides).
+        allowed: bool,
+        /// The token's id, when it parsed (never the token).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// The agent the token is for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
+        /// Why.
+        detail: String,
+    },
     /// A request other than a tool call was denied (`resources/read` of a risky URI).
     RequestDenied {
         /// The server id.

@@ -16,6 +16,10 @@
 //!   engine later) returns allow, confirm or deny; confirmations go to a [`Prompt`] (the
 //!   controlling terminal, [`TtyPrompt`]). Denied calls are answered by hush with a tool result
 //!   marked `isError` and a generic text; details go to the [`AuditEvent`] sink.
+//! - A tool call may carry a capability token in `params._meta["hush/capability"]`; a
+//!   [`CapabilityCheck`] in [`ProxyConfig::capability`] decides on it before the guard does
+//!   (hush-capability tokens, wired in by `hush mcp --require-capability`). The token is taken
+//!   out of every call before it is forwarded.
 //! - Trust levels live in a [`TrustStore`]: a 0600 JSON file, written atomically, keyed by
 //!   server identity ([`server_id`]) and tool definition hash.
 //!
@@ -53,6 +57,7 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod capability;
 mod confirm;
 mod guard;
 mod limits;
@@ -62,6 +67,7 @@ mod risk;
 mod trust;
 
 pub use audit::{AuditEvent, Decision};
+pub use capability::{CapabilityCall, CapabilityCheck, CapabilityVerdict, CAPABILITY_META_KEY};
 pub use confirm::{Answer, Prompt, Question, TtyPrompt};
 pub use guard::{Guard, Rules, ToolCall, Verdict};
 pub use limits::{Anomalies, Anomaly, Limited, RateConfig, RateLimiter, TokenBucket};

@@ -65,6 +65,9 @@ pub struct ProxyConfig {
     pub audit: AuditSink,
     /// The largest message accepted in either direction.
     pub max_message: usize,
+    /// Capability tokens on tool calls, checked before the guard (`None`: tokens are only
+    /// stripped).
+    pub capability: Option<Box<dyn crate::CapabilityCheck>>,
 }
 
 impl std::fmt::Debug for ProxyConfig {
@@ -99,6 +102,7 @@ impl ProxyConfig {
             rates: RateConfig::default(),
             audit: Box::new(|_| {}),
             max_message: DEFAULT_MAX_MESSAGE,
+            capability: None,
         }
     }
 }
@@ -178,6 +182,8 @@ impl std::fmt::Debug for Proxy {
 
 enum One {
     Pass,
+    /// Forward this instead (the call without its capability token).
+    Forward(Value),
     Reply(Value),
     /// Neither forwarded nor answered.
     Drop,
@@ -277,6 +283,10 @@ impl Proxy {
                     to_server: Some(Cow::Borrowed(line)),
                     to_client: vec![],
                 },
+                One::Forward(f) => ClientAction {
+                    to_server: Some(Cow::Owned(line_of(&f, eol))),
+                    to_client: vec![],
+                },
                 One::Reply(r) => ClientAction {
                     to_server: None,
                     to_client: vec![line_of(&r, eol)],
@@ -286,15 +296,19 @@ impl Proxy {
             Ok(Frame::Batch(items)) => {
                 let mut keep = Vec::new();
                 let mut replies = Vec::new();
-                let mut dropped = false;
+                let mut changed = false;
                 for item in &items {
                     match self.client_one(item) {
-                        One::Pass => keep.push(item),
+                        One::Pass => keep.push(Cow::Borrowed(item)),
+                        One::Forward(f) => {
+                            keep.push(Cow::Owned(f));
+                            changed = true;
+                        }
                         One::Reply(r) => replies.push(r),
-                        One::Drop => dropped = true,
+                        One::Drop => changed = true,
                     }
                 }
-                let to_server = if replies.is_empty() && !dropped {
+                let to_server = if replies.is_empty() && !changed {
                     Some(Cow::Borrowed(line))
                 } else if keep.is_empty() {
                     None
@@ -316,7 +330,15 @@ impl Proxy {
 
     fn client_one(&self, v: &Value) -> One {
         match classify(v) {
-            Kind::Request { id, method } if method == "tools/call" => self.tool_call(&id, v),
+            Kind::Request { id, method } if method == "tools/call" => {
+                match crate::capability::take_token(v) {
+                    None => self.tool_call(&id, v, None),
+                    Some((stripped, token)) => match self.tool_call(&id, &stripped, Some(&token)) {
+                        One::Pass => One::Forward(stripped),
+                        other => other,
+                    },
+                }
+            }
             Kind::Request { id, method } if method == "tools/list" => {
                 let mut st = self.lock();
                 if st.pending.len() >= MAX_PENDING {
@@ -351,7 +373,7 @@ impl Proxy {
         }
     }
 
-    fn tool_call(&self, id_key: &str, v: &Value) -> One {
+    fn tool_call(&self, id_key: &str, v: &Value, token: Option<&str>) -> One {
         let id = v.get("id").cloned().unwrap_or(Value::Null);
         let params = v.get("params");
         let Some(tool) = params.and_then(|p| p.get("name")).and_then(Value::as_str) else {
@@ -363,6 +385,16 @@ impl Proxy {
         };
         let null = Value::Null;
         let arguments = params.and_then(|p| p.get("arguments")).unwrap_or(&null);
+        let cap = crate::CapabilityCall {
+            server: &self.server,
+            tool,
+            arguments,
+            token,
+        };
+        if !crate::capability::allowed(self.config.capability.as_deref(), &cap, |e| self.audit(e)) {
+            self.deny_burst(&mut self.lock(), tool, Instant::now());
+            return One::Reply(denied(id, DENIED_TEXT));
+        }
         let mut assessment = self.config.checker.assess(arguments);
         let now = Instant::now();
         let unix = unix_now();

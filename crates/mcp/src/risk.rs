@@ -75,6 +75,8 @@ pub enum Check {
     Anomaly,
     /// The tool's definition changed since it was trusted, or during this session.
     DefinitionChanged,
+    /// The call's capability token is missing (and required), invalid, or does not allow it.
+    Capability,
 }
 
 /// One finding: which check, how risky, where (a JSON pointer into the arguments, or a rule id).
