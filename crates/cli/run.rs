@@ -44,6 +44,11 @@ pub(crate) struct RunArgs {
     /// Network access: off (no sockets but unix ones) or on.
     #[arg(long, value_enum, default_value_t = NetworkArg::Off)]
     network: NetworkArg,
+    /// Allow HTTP(S) to HOST[:PORT] through hush's proxy (repeatable; replaces --network):
+    /// `api.example.com:443`, `*.example.com`, `10.0.0.5:8080`, `localhost:3000`. Names must
+    /// resolve to public addresses; name an address (or `localhost`) to reach a private one.
+    #[arg(long, value_name = "HOST[:PORT]", conflicts_with = "network")]
+    allow_host: Vec<hush_exec::HostPort>,
     /// Allow reading PATH and everything beneath it (repeatable).
     #[arg(long, value_name = "PATH")]
     allow_read: Vec<PathBuf>,
@@ -116,6 +121,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         spec.allow(absolute(p)?, Rights::READ_WRITE);
     }
     spec.network = match args.network {
+        _ if !args.allow_host.is_empty() => Network::Allow(args.allow_host.clone()),
         NetworkArg::Off => Network::Off,
         NetworkArg::On => Network::On,
     };
@@ -177,6 +183,9 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     };
     let mut err = std::io::stderr().lock();
+    for refused in &outcome.refused {
+        let _ = writeln!(err, "hush: network proxy refused {refused}");
+    }
     let why = match outcome.stopped {
         Some(hush_exec::Stop::Timeout) => Some(format!(
             "after the {}s timeout",

@@ -64,12 +64,34 @@
 
 mod confine;
 mod helper;
+mod hosts;
 mod launch;
+mod netproxy;
 mod report;
 mod spec;
 mod wire;
 
 pub use helper::helper_main;
+pub use hosts::HostPortError;
 pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, EXIT_STOPPED, HELPER_ARG};
-pub use report::{Enforcement, LandlockState};
+pub use netproxy::RefusedConnection;
+pub use report::{Enforcement, LandlockState, LimitsBy};
 pub use spec::{HostPort, Level, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};
+
+/// Entry points for the fuzz targets; not part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The helper's parsing of its control socket (flags byte, length, JSON request) and the
+    /// launcher's parsing of report lines, on arbitrary bytes. Returns whether a request was
+    /// accepted.
+    pub fn helper_request(data: &[u8]) -> bool {
+        crate::wire::fuzz_helper_request(data)
+    }
+
+    /// The network proxy's request-head parser and host normalisation.
+    pub fn proxy_head(data: &[u8]) -> bool {
+        crate::netproxy::parse_head(data)
+            .map(|h| crate::hosts::normalize_host(&h.host).is_some())
+            .unwrap_or(false)
+    }
+}

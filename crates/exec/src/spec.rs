@@ -90,15 +90,7 @@ pub struct PathRule {
     pub optional: bool,
 }
 
-/// A host and port the sandboxed process may connect to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostPort {
-    /// Host name or address. Landlock filters by port only: the host is recorded but not
-    /// enforced (see [`Enforcement::notes`](crate::Enforcement)).
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-}
+pub use crate::hosts::HostPort;
 
 /// Network access.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +100,14 @@ pub enum Network {
     /// refuses TCP connect and bind, and a network namespace holds only a down loopback.
     #[default]
     Off,
-    /// TCP connections only to these ports (Landlock ABI 4+); UDP is not filtered.
+    /// HTTP and HTTPS only, through hush's proxy, to the hosts listed (see [`HostPort`] for
+    /// the forms and the address checks made after the proxy resolves a name). The program
+    /// finds the proxy in `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` (and their lowercase
+    /// forms; `NO_PROXY` is empty). In a network namespace (the default when available) the
+    /// program's only network is a loopback where the proxy listens, so nothing else can be
+    /// reached at all; without one, Landlock (ABI 4+) limits TCP connections to the proxy's
+    /// port and UDP is not filtered. Refused requests are reported in
+    /// [`Outcome::refused`](crate::Outcome).
     Allow(Vec<HostPort>),
     /// Unrestricted.
     On,
