@@ -131,7 +131,10 @@ pub(crate) fn loopback_up() -> std::io::Result<()> {
 }
 
 /// Applies rlimits to the helper process (inherited by the program). Core dumps are always off.
-pub(crate) fn apply_rlimits(limits: &Limits) -> Result<(), String> {
+/// With `by_cgroup`, memory and processes are left to the run's cgroup (`RLIMIT_AS` would
+/// refuse large address-space reservations, and `RLIMIT_NPROC` counts the user's other
+/// processes).
+pub(crate) fn apply_rlimits(limits: &Limits, by_cgroup: bool) -> Result<(), String> {
     let set = |resource, name: &str, soft: u64, hard: u64| {
         rustix::process::setrlimit(
             resource,
@@ -147,11 +150,11 @@ pub(crate) fn apply_rlimits(limits: &Limits) -> Result<(), String> {
         // SIGXCPU at the soft limit, SIGKILL a second later.
         set(Resource::Cpu, "RLIMIT_CPU", cpu, cpu.saturating_add(1))?;
     }
-    if let Some(mb) = limits.memory_mb {
+    if let Some(mb) = limits.memory_mb.filter(|_| !by_cgroup) {
         let bytes = mb.saturating_mul(1 << 20);
         set(Resource::As, "RLIMIT_AS", bytes, bytes)?;
     }
-    if let Some(n) = limits.max_processes {
+    if let Some(n) = limits.max_processes.filter(|_| !by_cgroup) {
         set(Resource::Nproc, "RLIMIT_NPROC", n, n)?;
     }
     if let Some(n) = limits.max_open_files {

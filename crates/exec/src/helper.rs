@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions};
 
+use crate::cgroup::RunCgroup;
 use crate::confine;
-use crate::report::{Enforcement, LandlockState};
+use crate::report::{Enforcement, LandlockState, LimitsBy};
 use crate::spec::{Level, Network};
 use crate::wire::{self, Report, Request};
 
@@ -64,7 +65,7 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
         no_capabilities: false,
         namespaces: Vec::new(),
         private_proc: false,
-        limits_by: crate::report::LimitsBy::Rlimit,
+        limits_by: LimitsBy::Rlimit,
         notes: Vec::new(),
     };
     if let Some(info) = req.init.take() {
@@ -98,11 +99,43 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
              parent are not killed with the run"
         ));
     }
+    // Before anything is started, so that everything of the run is in it.
+    let cgroup = match RunCgroup::enter(&req.spec.limits) {
+        Ok(Some(cg)) => {
+            enf.limits_by = LimitsBy::Cgroup;
+            Some(cg)
+        }
+        Ok(None) => None,
+        Err(why) => {
+            let weaker = if req.spec.limits.cpus_milli.is_some() {
+                "; the CPU bandwidth limit is not enforced"
+            } else {
+                ""
+            };
+            enf.notes.push(format!("limits by rlimits: {why}{weaker}"));
+            None
+        }
+    };
+    let code = confine_and_supervise(sock, req, stdin, passed.proxy, enf);
+    if let Some(cg) = cgroup {
+        cg.finish();
+    }
+    code
+}
+
+/// The part of [`supervise`] that runs inside the run's cgroup, when there is one.
+fn confine_and_supervise(
+    mut sock: UnixStream,
+    req: Request,
+    stdin: Option<OwnedFd>,
+    proxy: Option<OwnedFd>,
+    mut enf: Enforcement,
+) -> io::Result<i32> {
     // INVARIANT: the process is still single-threaded here (unshare(CLONE_NEWUSER) needs it).
     if req.spec.namespaces {
         enf.namespaces = confine::enter_namespaces(&req.spec, &mut enf.notes);
     }
-    let proxy_port = match (&req.spec.network, passed.proxy) {
+    let proxy_port = match (&req.spec.network, proxy) {
         (Network::Allow(_), Some(channel)) => {
             let in_netns = enf.namespaces.iter().any(|n| n == "net");
             match proxy_listener(UnixStream::from(channel), in_netns) {
@@ -290,7 +323,8 @@ fn confine_and_spawn(
     let spec = &req.spec;
     // Process-wide, but set only now that the thread exists: RLIMIT_NPROC counts threads and
     // RLIMIT_AS the thread's stack, so a tight limit must not stop the helper itself.
-    confine::apply_rlimits(&spec.limits).map_err(|m| (126, m))?;
+    let by_cgroup = enf.limits_by == LimitsBy::Cgroup;
+    confine::apply_rlimits(&spec.limits, by_cgroup).map_err(|m| (126, m))?;
     enf.no_capabilities = confine::drop_capabilities() || !rustix::process::geteuid().is_root();
     confine::apply_landlock(spec, &mut enf, proxy_port).map_err(|m| (126, m))?;
     let in_netns = enf.namespaces.iter().any(|n| n == "net");

@@ -62,6 +62,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cgroup;
 mod confine;
 mod helper;
 mod hosts;

@@ -128,9 +128,15 @@ pub enum Stdin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Limits {
-    /// CPU seconds (`RLIMIT_CPU`: SIGXCPU, then SIGKILL a second later).
+    /// CPU seconds of each process (`RLIMIT_CPU`: SIGXCPU, then SIGKILL a second later).
     pub cpu_secs: Option<u64>,
-    /// Address space in MiB (`RLIMIT_AS`; allocations fail beyond it).
+    /// CPU bandwidth of the whole run in thousandths of a CPU (`500`: half of one CPU), by
+    /// the run's cgroup `cpu.max`; not enforced without a delegated cgroup v2 (the
+    /// [`Enforcement`](crate::Enforcement) notes say so).
+    pub cpus_milli: Option<u64>,
+    /// Memory in MiB: the run's cgroup `memory.max` (resident memory of all its processes,
+    /// no swap; the kernel's OOM killer ends the run) where a cgroup v2 subtree is delegated,
+    /// otherwise `RLIMIT_AS` per process (address space; allocations fail beyond it).
     pub memory_mb: Option<u64>,
     /// Wall-clock time: then SIGTERM to every process of the run, `grace`, SIGKILL.
     pub wall: Option<Duration>,
@@ -138,7 +144,8 @@ pub struct Limits {
     pub grace: Duration,
     /// Bytes of stdout plus stderr, counted before redaction; the run is killed beyond it.
     pub max_output: Option<u64>,
-    /// Processes of the user (`RLIMIT_NPROC`: counts every process of the real user id, so
+    /// Processes: the run's cgroup `pids.max` (tasks of the run) where a cgroup v2 subtree
+    /// is delegated, otherwise `RLIMIT_NPROC` (counts every process of the real user id, so
     /// set it above what the user already runs; not enforced for root).
     pub max_processes: Option<u64>,
     /// Open file descriptors per process (`RLIMIT_NOFILE`).
@@ -149,6 +156,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             cpu_secs: None,
+            cpus_milli: None,
             memory_mb: None,
             wall: None,
             grace: Duration::from_secs(2),
