@@ -29,7 +29,14 @@ Sandbox levels (--require-sandbox, and -v to show what was reached):
   landlock  Landlock enforces the filesystem rules (possibly without rights newer than the kernel's ABI)
   strict    Landlock enforces every requested right, and --network off is enforced (seccomp \
 refuses non-unix sockets, Landlock refuses TCP)
-  isolated  strict, inside new user, PID and network namespaces
+  isolated  strict, inside new user, PID, mount and network namespaces (a private /proc; with \
+--allow-host, hush's proxy is the only network)
+
+--allow-host HOST[:PORT] allows HTTP(S) through hush's proxy to those hosts only (HTTP_PROXY and \
+friends are set): names resolve outside the sandbox, and loopback, private, link-local and cloud \
+metadata addresses are refused unless the entry is that address (or `localhost`). Refused \
+requests are printed. Memory and process limits use a cgroup v2 of the run when one is \
+delegated to you, rlimits otherwise (-v says which).
 
 Exit status: the command's own; 128+N when it was killed by signal N; 124 when hush stopped it \
 (--timeout, --max-output); 125 when hush itself failed; 126 when the command could not be \

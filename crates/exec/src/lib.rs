@@ -11,12 +11,20 @@
 //! - The confinement happens in a **helper process**, never in a `pre_exec` hook of the
 //!   (multithreaded) caller: the launcher re-executes a binary of yours with the first
 //!   argument [`HELPER_ARG`], whose `main` calls [`helper_main`] before anything else. The
-//!   helper takes a new session, becomes a child subreaper, enters user, network and PID
-//!   namespaces when it can (an init of its own is PID 1), sets rlimits (core dumps off),
+//!   helper takes a new session, becomes a child subreaper, puts itself in a cgroup v2 of the
+//!   run's own when a subtree is delegated (memory, process and CPU limits), enters user,
+//!   mount, network and PID namespaces when it can (an init of its own is PID 1 and mounts a
+//!   `/proc` of the namespace), sets rlimits (core dumps off),
 //!   empties the capability sets, restricts a thread with Landlock
 //!   (per-operation filesystem rights, TCP ports on ABI 4+, signal and abstract-socket scopes
 //!   on ABI 6+) and, with the network off, a seccomp filter refusing every socket but
 //!   `AF_UNIX`; that thread spawns the program, so the program inherits all of it.
+//! - With [`Network::Allow`], the launcher runs an HTTP proxy on its own threads, outside the
+//!   sandbox, on a socket the helper binds on the loopback of the run's network namespace:
+//!   the program's only way out. It checks each `CONNECT` or `http://` request against the
+//!   [`HostPort`] list, resolves names itself, refuses private, loopback and metadata
+//!   addresses unless an entry names them, and returns what it refused in
+//!   [`Outcome::refused`].
 //! - When the program ends, is timed out (SIGTERM to every process of the run, a grace
 //!   period, SIGKILL) or exceeds the output cap (counted before redaction), the helper kills
 //!   every process the run started, including grandchildren that left the process group,
@@ -49,12 +57,18 @@
 //!
 //! - Linux only. Without Landlock the filesystem is not restricted (the level says
 //!   [`Level::Basic`]); require a level to fail closed instead.
-//! - A network allow-list is enforced by TCP port (Landlock), not by host; UDP is not
-//!   filtered while the network is on or allow-listed.
-//! - `max_processes` is `RLIMIT_NPROC`, which counts every process of the user and does not
-//!   bind root; memory is `RLIMIT_AS` (address space). cgroups v2 limits are not used yet.
-//! - No mount namespace yet, so `/proc` (not allowed by default) shows the whole machine
-//!   with outside pids, even inside the run's PID namespace.
+//! - A network allow-list covers HTTP and whatever a client tunnels through `CONNECT`; other
+//!   protocols (raw TCP without a proxy, UDP, DNS) get nowhere in a network namespace and,
+//!   without one, are limited only by Landlock's TCP port rule (the proxy's port, on any
+//!   address; UDP unfiltered). The proxy checks the name in `CONNECT`, not the TLS SNI
+//!   inside the tunnel, so a front end shared by many sites (domain fronting) can serve
+//!   another name than the one allowed. Without a network namespace the proxy listens on
+//!   the host's loopback, where other local processes could use it too.
+//! - Without a delegated cgroup v2 subtree, `max_processes` is `RLIMIT_NPROC` (counts every
+//!   process of the user, does not bind root), memory is `RLIMIT_AS` (address space), and
+//!   `cpus_milli` is not enforced. `cpu_secs` is always `RLIMIT_CPU`, per process.
+//! - A private `/proc` needs user, mount and PID namespaces; without them `/proc` (not
+//!   allowed by default) shows the whole machine.
 //! - The output cap counts bytes before redaction and may cut a line in the middle.
 //! - `helper_main` must run before the calling binary starts any thread: user namespaces
 //!   can only be entered by a single-threaded process.

@@ -253,6 +253,9 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Head, Bad> {
     let text = std::str::from_utf8(head).map_err(|_| bad("the request head is not UTF-8"))?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let line = lines.next().unwrap_or_default();
+    if line.bytes().any(|b| b.is_ascii_control()) {
+        return Err(bad("control characters in the request line"));
+    }
     let mut parts = line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -275,6 +278,9 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Head, Bad> {
             .ok_or_else(|| bad("malformed header line"))?;
         if name.is_empty() || name.bytes().any(|b| !b.is_ascii_graphic()) {
             return Err(bad("malformed header name"));
+        }
+        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err(bad("control characters in a header"));
         }
         headers.push((name, value.trim()));
     }
@@ -579,6 +585,8 @@ mod tests {
         assert!(parse_head(b"GET /relative HTTP/1.1").is_err());
         assert!(parse_head(b"GET http://u:p@example.com/ HTTP/1.1").is_err());
         assert!(parse_head(b"GET http://example.com/ HTTP/1.1\r\nbad header").is_err());
+        assert!(parse_head(b"GET http://example.com/a\rHost:x HTTP/1.1").is_err());
+        assert!(parse_head(b"GET http://example.com/ HTTP/1.1\r\nX: a\rb").is_err());
     }
 
     /// A listener handed to a proxy as the helper would, and the allow-list.

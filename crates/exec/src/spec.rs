@@ -178,9 +178,12 @@ pub enum Level {
     /// ABI, such as truncate before ABI 3).
     Landlock,
     /// Landlock fully enforces every requested filesystem right, and the network setting is
-    /// enforced (seccomp and Landlock TCP rules when off, Landlock ports when allow-listed).
+    /// enforced (seccomp and Landlock TCP rules when off; when allow-listed, a network
+    /// namespace holding only the proxy, or Landlock limiting TCP to the proxy's port).
     Strict,
-    /// Strict, inside new user and PID (and, with network off, network) namespaces.
+    /// Strict, inside new user and PID namespaces (and mount and network ones when the kernel
+    /// allows: a private `/proc`; with the network off or allow-listed, no network but the
+    /// proxy). An allow-listed network reaches this level only in a network namespace.
     Isolated,
 }
 
@@ -236,8 +239,8 @@ pub struct SandboxSpec {
     pub stdin: Stdin,
     /// Resource limits.
     pub limits: Limits,
-    /// Try user, PID and network namespaces (skipped, and reported, when the kernel refuses
-    /// them).
+    /// Try user, PID, mount and network namespaces (skipped, and reported, when the kernel
+    /// refuses them).
     pub namespaces: bool,
     /// Refuse to start the program below this level.
     pub require: Option<Level>,
@@ -278,8 +281,9 @@ impl SandboxSpec {
     /// `/dev/urandom`, `/dev/tty`).
     ///
     /// `/proc` is not among them: without a mount namespace and a `/proc` of its own, it shows
-    /// every process of the machine, and `/proc/<pid>/cmdline` (where secrets passed as arguments live) is
-    /// readable by anyone, Landlock or not.
+    /// every process of the machine, and `/proc/<pid>/cmdline` (where secrets passed as
+    /// arguments live) is readable by anyone, Landlock or not. Allow it when the run is
+    /// `isolated` and its `/proc` is private ([`Enforcement::private_proc`](crate::Enforcement)).
     pub fn allow_system(&mut self) -> &mut Self {
         let optional = |path: &str, rights| PathRule {
             path: PathBuf::from(path),
