@@ -592,7 +592,12 @@ fn escape_network_allowlist_reaches_only_listed_hosts_through_the_proxy() {
     // between the program and the metadata, private and loopback addresses it asks for.
     let exact = format!("127.0.0.1:{a}");
     let any_host = format!("*:{a}");
-    let mut modes: Vec<(&str, Vec<&str>)> = vec![("namespaces", vec![])];
+    // Each mode that this kernel can enforce: a network namespace holding only the proxy, and
+    // Landlock's TCP rule without namespaces.
+    let mut modes: Vec<(&str, Vec<&str>)> = Vec::new();
+    if have("+net", name) {
+        modes.push(("namespaces", vec![]));
+    }
     if have("tcp", name) {
         modes.push(("landlock only", vec!["--no-namespaces"]));
     }
@@ -767,4 +772,21 @@ fn escape_limits_by_cgroup_stop_a_memory_hog_and_a_fork_bomb() {
     assert_eq!(code, 0, "{err}");
     let forked: u32 = out.trim().parse().unwrap();
     assert!(forked < 16, "pids.max did not stop the forks: {forked}");
+}
+
+#[test]
+fn malformed_allow_host_entries_are_usage_errors() {
+    let (code, out, err) = run(&mut hush_run(&[
+        "--allow-host",
+        "api-*.example.com:443",
+        "--",
+        "echo",
+        "must not run",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.contains("`api-*.example.com:443`") && err.contains("leading `*.`"),
+        "{err}"
+    );
 }

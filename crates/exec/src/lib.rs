@@ -33,12 +33,14 @@
 //! # Example
 //!
 //! ```no_run
-//! use hush_exec::{Level, Rights, Sandbox, SandboxSpec};
+//! use hush_exec::{Level, Network, Rights, Sandbox, SandboxSpec};
 //! use secrecy::SecretString;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut spec = SandboxSpec::new();
 //! spec.allow_system().allow("/tmp/out", Rights::READ_WRITE);
+//! // HTTPS to example.com only, through the launcher's proxy.
+//! spec.network = Network::Allow(vec!["example.com:443".parse()?]);
 //! spec.require = Some(Level::Strict);
 //! // `my-tool` must call `hush_exec::helper_main()` when started as `my-tool __sandbox-exec`.
 //! let mut run = Sandbox::new(std::env::current_exe()?, "curl", spec);
@@ -46,6 +48,9 @@
 //!     .secret_env("API_TOKEN", SecretString::from("generated-test-token-0123456789"));
 //! let outcome = run.run(std::io::stdout(), std::io::stderr())?;
 //! eprintln!("{}", outcome.enforcement);
+//! for refused in &outcome.refused {
+//!     eprintln!("refused {refused}");
+//! }
 //! std::process::exit(outcome.exit_code());
 //! # }
 //! ```
