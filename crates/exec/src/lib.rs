@@ -65,10 +65,11 @@
 //! - A network allow-list covers HTTP and whatever a client tunnels through `CONNECT`; other
 //!   protocols (raw TCP without a proxy, UDP, DNS) get nowhere in a network namespace and,
 //!   without one, are limited only by Landlock's TCP port rule (the proxy's port, on any
-//!   address; UDP unfiltered). The proxy checks the name in `CONNECT`, not the TLS SNI
-//!   inside the tunnel, so a front end shared by many sites (domain fronting) can serve
-//!   another name than the one allowed. Without a network namespace the proxy listens on
-//!   the host's loopback, where other local processes could use it too.
+//!   address; UDP unfiltered). In a `CONNECT` tunnel, a TLS ClientHello must name the
+//!   host that was allowed (no domain fronting by SNI; a hello split over several records,
+//!   or an encrypted one (ECH) whose outer name differs, is refused), but what is sent
+//!   inside TLS (an HTTP `Host` header) cannot be seen. Without a network namespace the
+//!   proxy listens on the host's loopback, where other local processes could use it too.
 //! - Without a delegated cgroup v2 subtree, `max_processes` is `RLIMIT_NPROC` (counts every
 //!   process of the user, does not bind root), memory is `RLIMIT_AS` (address space), and
 //!   `cpus_milli` is not enforced. `cpu_secs` is always `RLIMIT_CPU`, per process.
@@ -108,8 +109,10 @@ pub mod fuzzing {
         crate::wire::fuzz_helper_request(data)
     }
 
-    /// The network proxy's request-head parser and host normalisation.
+    /// The network proxy's request-head parser, host normalisation and TLS ClientHello
+    /// reader.
     pub fn proxy_head(data: &[u8]) -> bool {
+        let _ = crate::netproxy::tls_server_name(data);
         crate::netproxy::parse_head(data)
             .map(|h| crate::hosts::normalize_host(&h.host).is_some())
             .unwrap_or(false)

@@ -502,27 +502,169 @@ fn serve(client: &TcpStream, id: u64, shared: &Shared) {
         return;
     }
     let _ = client.set_read_timeout(None);
-    let started = if req.connect {
-        (&*client).write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-    } else {
-        (&upstream).write_all(&req.upstream)
-    };
-    if started.is_err() || (&upstream).write_all(&rest).is_err() {
-        return;
+    if req.connect {
+        if (&*client)
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+        // The tunnel's first bytes go upstream only once a TLS ClientHello's server name, if
+        // it has one, is the host that was allowed (no domain fronting through a shared front
+        // end). Server-first protocols still get their banner meanwhile.
+        let check = |first: &[u8]| match tls_server_name(first) {
+            Ok(None) => Ok(()),
+            Ok(Some(sni)) if normalize_host(&sni).as_ref() == Some(&host) => Ok(()),
+            Ok(Some(sni)) => Err(format!(
+                "the TLS server name `{}` is not the host asked for",
+                sni.escape_default()
+            )),
+            Err(()) => Err("unreadable TLS ClientHello".to_string()),
+        };
+        if let Err(why) = splice(client, &upstream, rest, Some(&check)) {
+            shared.refuse(&req.host, Some(req.port), why);
+        }
+    } else if (&upstream).write_all(&req.upstream).is_ok() {
+        let _ = splice(client, &upstream, rest, None);
     }
-    splice(client, &upstream);
 }
 
-/// Copies bytes both ways until both directions have ended.
-fn splice(client: &TcpStream, upstream: &TcpStream) {
+/// A check of the client's first bytes before they go upstream.
+type Gate<'a> = &'a (dyn Fn(&[u8]) -> Result<(), String> + Sync);
+
+/// Copies bytes both ways until both directions have ended. `first` (bytes already read from
+/// the client) and, with a `gate`, the client's first TLS record are checked before anything
+/// goes upstream; a refusal closes both sides and is returned.
+fn splice(
+    client: &TcpStream,
+    upstream: &TcpStream,
+    first: Vec<u8>,
+    gate: Option<Gate<'_>>,
+) -> Result<(), String> {
     std::thread::scope(|s| {
-        s.spawn(|| {
-            let _ = io::copy(&mut &*client, &mut &*upstream);
+        let to_upstream = s.spawn(move || {
+            let mut first = first;
+            if let Some(gate) = gate {
+                read_first_record(client, &mut first);
+                if let Err(why) = gate(&first) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    let _ = upstream.shutdown(Shutdown::Both);
+                    return Err(why);
+                }
+            }
+            if (&*upstream).write_all(&first).is_ok() {
+                let _ = io::copy(&mut &*client, &mut &*upstream);
+            }
             let _ = upstream.shutdown(Shutdown::Write);
+            Ok(())
         });
         let _ = io::copy(&mut &*upstream, &mut &*client);
         let _ = client.shutdown(Shutdown::Write);
-    });
+        to_upstream.join().unwrap_or(Ok(()))
+    })
+}
+
+/// Largest TLS record (2^14 plus expansion allowed for compressed or protected records).
+const MAX_TLS_RECORD: usize = (1 << 14) + 2048;
+
+/// Reads from the client until `buf` holds at least one byte and, if that starts a TLS
+/// handshake record, the whole record (or the client stops sending).
+fn read_first_record(mut client: &TcpStream, buf: &mut Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    loop {
+        let want = match buf.as_slice() {
+            [] => 1,
+            [0x16, _, _, hi, lo, ..] => 5 + (usize::from(*hi) << 8 | usize::from(*lo)),
+            [0x16, ..] => 5,
+            _ => return,
+        };
+        if buf.len() >= want.min(5 + MAX_TLS_RECORD) {
+            return;
+        }
+        match client.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// The server name (SNI) of a TLS ClientHello at the start of `buf`: `Ok(None)` when `buf`
+/// is not a TLS handshake or names no server, `Err` when it is one but cannot be read (cut
+/// short, malformed, or spread over several records).
+pub(crate) fn tls_server_name(buf: &[u8]) -> Result<Option<String>, ()> {
+    if buf.first() != Some(&0x16) {
+        return Ok(None);
+    }
+    let mut r = Reader(buf.get(5..).ok_or(())?);
+    let record_len = usize::from(u16::from_be_bytes([buf[3], buf[4]]));
+    r.0 = r.0.get(..record_len).ok_or(())?;
+    if r.u8()? != 1 {
+        // Not a ClientHello.
+        return Err(());
+    }
+    let len = r.u24()?;
+    let mut hello = Reader(r.take(len)?);
+    hello.take(2 + 32)?; // version, random
+    let n = usize::from(hello.u8()?);
+    hello.take(n)?; // session id
+    let n = hello.u16()?;
+    hello.take(n)?; // cipher suites
+    let n = usize::from(hello.u8()?);
+    hello.take(n)?; // compression methods
+    if hello.0.is_empty() {
+        return Ok(None);
+    }
+    let n = hello.u16()?;
+    let mut exts = Reader(hello.take(n)?);
+    while !exts.0.is_empty() {
+        let kind = exts.u16()?;
+        let n = exts.u16()?;
+        let body = exts.take(n)?;
+        if kind != 0 {
+            continue;
+        }
+        let mut list = Reader(body);
+        let n = list.u16()?;
+        let mut names = Reader(list.take(n)?);
+        while !names.0.is_empty() {
+            let name_type = names.u8()?;
+            let n = names.u16()?;
+            let name = names.take(n)?;
+            if name_type == 0 {
+                return String::from_utf8(name.to_vec()).map(Some).map_err(|_| ());
+            }
+        }
+        return Ok(None);
+    }
+    Ok(None)
+}
+
+/// A bounds-checked big-endian reader.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ()> {
+        if n > self.0.len() {
+            return Err(());
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn u8(&mut self) -> Result<u8, ()> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<usize, ()> {
+        let b = self.take(2)?;
+        Ok(usize::from(u16::from_be_bytes([b[0], b[1]])))
+    }
+
+    fn u24(&mut self) -> Result<usize, ()> {
+        let b = self.take(3)?;
+        Ok(usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]))
+    }
 }
 
 #[cfg(test)]
@@ -669,6 +811,90 @@ mod tests {
         let refused = p.finish();
         assert_eq!(refused.len(), 5);
         assert!(refused.iter().all(|r| r.port == Some(80)), "{refused:?}");
+    }
+
+    /// A minimal TLS 1.2 ClientHello record naming `sni` (if any).
+    fn client_hello(sni: Option<&str>) -> Vec<u8> {
+        let mut exts = Vec::new();
+        if let Some(name) = sni {
+            let n = name.len() as u16;
+            exts.extend_from_slice(&[0, 0]);
+            exts.extend_from_slice(&(n + 5).to_be_bytes());
+            exts.extend_from_slice(&(n + 3).to_be_bytes());
+            exts.push(0);
+            exts.extend_from_slice(&n.to_be_bytes());
+            exts.extend_from_slice(name.as_bytes());
+        }
+        // A second, unrelated extension (supported_versions).
+        exts.extend_from_slice(&[0, 0x2b, 0, 3, 2, 3, 4]);
+        let mut hello = vec![3, 3];
+        hello.extend_from_slice(&[7; 32]);
+        hello.push(0);
+        hello.extend_from_slice(&[0, 2, 0x13, 0x01]);
+        hello.extend_from_slice(&[1, 0]);
+        hello.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        hello.extend_from_slice(&exts);
+        let mut hs = vec![1];
+        hs.extend_from_slice(&(hello.len() as u32).to_be_bytes()[1..]);
+        hs.extend_from_slice(&hello);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    #[test]
+    fn the_server_name_is_read_from_a_client_hello() {
+        let rec = client_hello(Some("api.example.com"));
+        assert_eq!(tls_server_name(&rec), Ok(Some("api.example.com".into())));
+        assert_eq!(tls_server_name(&client_hello(None)), Ok(None));
+        assert_eq!(tls_server_name(b"SSH-2.0-OpenSSH\r\n"), Ok(None));
+        assert_eq!(tls_server_name(b""), Ok(None));
+        for cut in 1..rec.len() {
+            assert_eq!(tls_server_name(&rec[..cut]), Err(()), "cut at {cut}");
+        }
+        let mut not_hello = rec.clone();
+        not_hello[5] = 2;
+        assert_eq!(tls_server_name(&not_hello), Err(()));
+    }
+
+    #[test]
+    fn a_tunnel_whose_tls_server_name_differs_is_closed() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let received = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let (mut c, _) = server.accept().unwrap();
+                let mut buf = Vec::new();
+                let _ = c.read_to_end(&mut buf);
+                got.push(buf);
+            }
+            got
+        });
+        let (p, addr) = proxy(&[&format!("127.0.0.1:{port}"), "fronted.example:443"]);
+        for sni in ["127.0.0.1", "other.example"] {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n").as_bytes())
+                .unwrap();
+            let mut head = [0u8; 39];
+            s.read_exact(&mut head).unwrap();
+            assert!(head.starts_with(b"HTTP/1.1 200"));
+            s.write_all(&client_hello(Some(sni))).unwrap();
+            s.shutdown(Shutdown::Write).unwrap();
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest);
+        }
+        let got = received.join().unwrap();
+        assert_eq!(
+            got[0],
+            client_hello(Some("127.0.0.1")),
+            "a matching name passes"
+        );
+        assert!(got[1].is_empty(), "a fronted name reached the server");
+        let refused = p.finish();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].reason.contains("`other.example`"), "{refused:?}");
     }
 
     #[test]
