@@ -3,7 +3,10 @@
 //! process of the run is gone.
 //!
 //! - The main thread takes a new session, becomes a child subreaper (orphans of the program
-//!   are re-parented to it rather than escaping to init) and enters namespaces.
+//!   are re-parented to it rather than escaping to init), moves into a cgroup of the run's
+//!   own when one can be made, and enters namespaces. With an allow-listed network it binds
+//!   the proxy's socket on the loopback of the new network namespace and hands it to the
+//!   launcher.
 //! - A spawner thread sets the rlimits (process-wide), drops capabilities, restricts itself
 //!   with Landlock and seccomp and spawns the program, which inherits that thread's
 //!   restrictions. The main thread stays unrestricted, so it can still read `/proc` and
@@ -12,9 +15,10 @@
 //!   remaining process of the run is killed: the program's process group, every process in
 //!   the helper's session, and every orphan re-parented to the helper, until none is left.
 //! - With a user namespace, the helper also unshares a PID namespace and starts itself again
-//!   as its init (PID 1), handing it the request; it then only relays messages. The init does
-//!   the two steps above inside the namespace (SIGTERM/SIGKILL go to every process in it), and
-//!   when it exits the kernel kills whatever is left there.
+//!   as its init (PID 1), handing it the request; it then only relays messages. The init
+//!   mounts the namespace's own `/proc` and does the two steps above inside the namespace
+//!   (SIGTERM/SIGKILL go to every process in it), and when it exits the kernel kills
+//!   whatever is left there.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
