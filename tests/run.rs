@@ -790,3 +790,22 @@ fn malformed_allow_host_entries_are_usage_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn the_program_inherits_no_capability_from_the_namespace_init() {
+    // The PID namespace's init keeps CAP_SYS_ADMIN (in the user namespace) to mount /proc;
+    // nothing of it may reach the program, in any set.
+    for ns in [&[][..], &["--no-namespaces"][..]] {
+        let mut flags = vec!["--allow-read", "/proc"];
+        flags.extend_from_slice(ns);
+        let (code, out, err) = run_sh(&flags, "grep '^Cap' /proc/self/status");
+        assert_eq!(code, 0, "{err}");
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            let line = out.lines().find(|l| l.starts_with(set)).unwrap_or_default();
+            assert!(
+                line.ends_with(":\t0000000000000000"),
+                "{ns:?}: {set} not empty: {out}"
+            );
+        }
+    }
+}

@@ -163,15 +163,26 @@ pub(crate) fn apply_rlimits(limits: &Limits, by_cgroup: bool) -> Result<(), Stri
     Ok(())
 }
 
-/// Empties the calling thread's capability bounding set and ambient set, so the program holds
-/// no capability even when it runs as root (in or out of a user namespace): root without
+/// Empties the calling thread's capability bounding, ambient and inheritable sets, so the
+/// program holds no capability even when it runs as root (in or out of a user namespace), and
+/// none passes to it from the PID namespace's init (which keeps `CAP_SYS_ADMIN` in the user
+/// namespace to mount `/proc`): root without
 /// `CAP_SYS_PTRACE` cannot read other processes' memory or environment past Landlock, nor
-/// override file permissions. Returns false when the set could not be emptied (an ordinary
-/// user, who has nothing to drop, cannot change it either).
-pub(crate) fn drop_capabilities() -> bool {
+/// override file permissions. Returns whether (the bounding set, the inheritable set) could be
+/// emptied (an ordinary user, who has nothing to drop, cannot change the bounding set).
+pub(crate) fn drop_capabilities() -> (bool, bool) {
     use rustix::io::Errno;
     use rustix::thread::CapabilitySet;
     let _ = rustix::thread::clear_ambient_capability_set();
+    // Lowering the inheritable set needs no capability.
+    let inheritable = match rustix::thread::capabilities(None) {
+        Ok(mut sets) if !sets.inheritable.is_empty() => {
+            sets.inheritable = CapabilitySet::empty();
+            rustix::thread::set_capabilities(None, sets).is_ok()
+        }
+        Ok(_) => true,
+        Err(_) => false,
+    };
     let mut all = true;
     for cap in CapabilitySet::all().iter() {
         match rustix::thread::remove_capability_from_bounding_set(cap) {
@@ -180,7 +191,7 @@ pub(crate) fn drop_capabilities() -> bool {
             Err(_) => all = false,
         }
     }
-    all
+    (all, inheritable)
 }
 
 /// Landlock rights for `rights`, limited to what applies to a non-directory when `file`.

@@ -329,7 +329,8 @@ fn confine_and_spawn(
     // RLIMIT_AS the thread's stack, so a tight limit must not stop the helper itself.
     let by_cgroup = enf.limits_by == LimitsBy::Cgroup;
     confine::apply_rlimits(&spec.limits, by_cgroup).map_err(|m| (126, m))?;
-    enf.no_capabilities = confine::drop_capabilities() || !rustix::process::geteuid().is_root();
+    let (bounding, inheritable) = confine::drop_capabilities();
+    enf.no_capabilities = inheritable && (bounding || !rustix::process::geteuid().is_root());
     confine::apply_landlock(spec, &mut enf, proxy_port).map_err(|m| (126, m))?;
     let in_netns = enf.namespaces.iter().any(|n| n == "net");
     let mut network_enforced = match &spec.network {
