@@ -92,9 +92,9 @@ impl Enforcement {
     }
 
     /// The mechanisms applied, as short names for an audit record: `landlock` (or
-    /// `landlock-partial`), `landlock-tcp`, `landlock-scopes`, `seccomp`, `no-caps`, one
-    /// `<name>ns` per namespace (`userns`, `netns`, `mountns`, `pidns`), `proc` (a private
-    /// `/proc`), and `rlimit` or `cgroup`.
+    /// `landlock-partial`), `landlock-tcp`, `landlock-scopes`, `seccomp`, one `<name>ns` per
+    /// namespace (`userns`, `netns`, `mountns`, `pidns`), `proc` (a private `/proc`),
+    /// `no-capabilities`, and `rlimits` or `cgroup`.
     pub fn mechanisms(&self) -> Vec<String> {
         let mut m = Vec::new();
         match self.landlock {
@@ -106,7 +106,6 @@ impl Enforcement {
             (self.landlock_net, "landlock-tcp"),
             (self.landlock_scopes, "landlock-scopes"),
             (self.seccomp, "seccomp"),
-            (self.no_capabilities, "no-caps"),
         ] {
             if on {
                 m.push(name.to_string());
@@ -116,7 +115,13 @@ impl Enforcement {
         if self.private_proc {
             m.push("proc".to_string());
         }
-        m.push(self.limits_by.name().to_string());
+        if self.no_capabilities {
+            m.push("no-capabilities".to_string());
+        }
+        m.push(match self.limits_by {
+            LimitsBy::Rlimit => "rlimits".to_string(),
+            LimitsBy::Cgroup => "cgroup".to_string(),
+        });
         m
     }
 
@@ -218,12 +223,12 @@ mod tests {
                 "landlock-tcp",
                 "landlock-scopes",
                 "seccomp",
-                "no-caps",
                 "userns",
                 "netns",
                 "mountns",
                 "pidns",
                 "proc",
+                "no-capabilities",
                 "cgroup"
             ]
         );
