@@ -15,6 +15,7 @@ mod mcp;
 mod policy;
 mod rules;
 mod run;
+mod run_policy;
 mod scan;
 mod trust;
 mod vault;

@@ -8,6 +8,15 @@
 //!   [`run`](Sandbox::run), which streams the program's stdout and stderr through
 //!   [`hush_stream`] redaction and returns an [`Outcome`]: exit status, the [`Enforcement`]
 //!   reached, and why it was stopped, if it was.
+//! - [`policy_spec`] turns a [`hush_policy::Policy`] into a [`SandboxSpec`] (filesystem rules,
+//!   with denied paths inside allowed directories split around; network mode and allowlist;
+//!   limits; stdin) plus notes on what the kernel cannot enforce exactly.
+//! - [`Executor`] is the policy-driven executor (what `hush run --policy` uses): built from a
+//!   [`hush_policy::PolicyHandle`], a [`SecretSource`] (the vault), an [`AuditSink`]
+//!   ([`hush_audit::AuditWriter`]) and a [`Confirm`] prompt ([`TtyConfirm`] on `/dev/tty`), its
+//!   [`run`](Executor::run) decides the exec request, asks when the decision is `confirm` (no
+//!   terminal or no answer denies), injects exactly the granted secrets (a missing one fails
+//!   closed), confines with [`policy_spec`], and audits every step with no secret in it.
 //! - The confinement happens in a **helper process**, never in a `pre_exec` hook of the
 //!   (multithreaded) caller: the launcher re-executes a binary of yours with the first
 //!   argument [`HELPER_ARG`], whose `main` calls [`helper_main`] before anything else. The
@@ -56,7 +65,9 @@
 //! ```
 //!
 //! `examples/sandboxed.rs` is a complete executor in 50 lines:
-//! `cargo run -p hush-exec --example sandboxed -- sh -c 'ls; id'`.
+//! `cargo run -p hush-exec --example sandboxed -- sh -c 'ls; id'`. `examples/policy_run.rs` is
+//! the policy-driven one (policy, memory vault, audit file):
+//! `cargo run -p hush-exec --example policy_run -- sh -c 'echo "token: $DEMO_TOKEN"'`.
 //!
 //! # What this crate does not promise
 //!
@@ -76,6 +87,11 @@
 //! - A private `/proc` needs user, mount and PID namespaces; without them `/proc` (not
 //!   allowed by default) shows the whole machine.
 //! - The output cap counts bytes before redaction and may cut a line in the middle.
+//! - Landlock only grants, so a policy's deny inside an allowed directory is enforced by
+//!   splitting the directory around it ([`policy_spec`] says how): the split directory loses
+//!   the denied rights on its own entries (listing it, when reading is denied below), glob
+//!   denies cover only the paths that exist when the run starts, and `confirm` filesystem
+//!   rules deny (the kernel cannot ask). Each approximation is an audited note.
 //! - `helper_main` must run before the calling binary starts any thread: user namespaces
 //!   can only be entered by a single-threaded process.
 
@@ -84,18 +100,24 @@
 
 mod cgroup;
 mod confine;
+mod confirm;
+mod executor;
 mod helper;
 mod hosts;
 mod launch;
 mod netproxy;
+mod policy;
 mod report;
 mod spec;
 mod wire;
 
+pub use confirm::{Answer, Confirm, NoConfirm, Question, TtyConfirm};
+pub use executor::{AuditSink, Executor, NoSecrets, SecretSource};
 pub use helper::helper_main;
 pub use hosts::HostPortError;
-pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, EXIT_STOPPED, HELPER_ARG};
+pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, Usage, EXIT_STOPPED, HELPER_ARG};
 pub use netproxy::RefusedConnection;
+pub use policy::{policy_spec, MAX_ENTRIES};
 pub use report::{Enforcement, LandlockState, LimitsBy};
 pub use spec::{HostPort, Level, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};
 
