@@ -421,7 +421,8 @@ impl Sandbox {
         let (proxy, proxy_fd) = match &self.spec.network {
             Network::Allow(hosts) => {
                 let (ours, theirs) = UnixStream::pair().map_err(helper_err)?;
-                let proxy = Proxy::start(ours, hosts.clone()).map_err(helper_err)?;
+                let proxy = Proxy::start(ours, hosts.clone(), self.spec.network_deny.clone())
+                    .map_err(helper_err)?;
                 (Some(proxy), Some(OwnedFd::from(theirs)))
             }
             _ => (None, None),

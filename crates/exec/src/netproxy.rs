@@ -68,6 +68,7 @@ struct State {
 
 struct Shared {
     allow: Vec<HostPort>,
+    deny: Vec<HostPort>,
     state: Mutex<State>,
     idle: Condvar,
 }
@@ -110,10 +111,15 @@ pub(crate) struct Proxy {
 
 impl Proxy {
     /// Starts serving: waits on `channel` for the listening socket from the helper, then
-    /// accepts on it until [`finish`](Self::finish).
-    pub(crate) fn start(channel: UnixStream, allow: Vec<HostPort>) -> io::Result<Proxy> {
+    /// accepts on it until [`finish`](Self::finish). `deny` wins over `allow`.
+    pub(crate) fn start(
+        channel: UnixStream,
+        allow: Vec<HostPort>,
+        deny: Vec<HostPort>,
+    ) -> io::Result<Proxy> {
         let shared = Arc::new(Shared {
             allow,
+            deny,
             state: Mutex::new(State {
                 refused: Vec::new(),
                 open: Vec::new(),
@@ -443,6 +449,9 @@ fn serve(client: &TcpStream, id: u64, shared: &Shared) {
     let Some(host) = normalize_host(&req.host) else {
         return refuse(400, "not a valid host name or address".into());
     };
+    if shared.deny.iter().any(|d| d.matches(&host, req.port)) {
+        return refuse(403, "on the network deny-list".into());
+    }
     let entries: Vec<&HostPort> = shared
         .allow
         .iter()
@@ -458,6 +467,15 @@ fn serve(client: &TcpStream, id: u64, shared: &Shared) {
             Err(e) => return refuse(502, format!("the name does not resolve ({e})")),
         },
     };
+    let denied_addr = |a: IpAddr| {
+        shared
+            .deny
+            .iter()
+            .any(|d| d.matches(&Host::Ip(a), req.port))
+    };
+    if let Some(a) = addrs.iter().find(|&&a| denied_addr(a)) {
+        return refuse(403, format!("resolves to {a}, on the network deny-list"));
+    }
     let mut first_refusal = None;
     let allowed: Vec<IpAddr> = addrs
         .iter()
@@ -733,11 +751,15 @@ mod tests {
 
     /// A listener handed to a proxy as the helper would, and the allow-list.
     fn proxy(allow: &[&str]) -> (Proxy, SocketAddr) {
+        proxy_with(allow, &[])
+    }
+
+    fn proxy_with(allow: &[&str], deny: &[&str]) -> (Proxy, SocketAddr) {
         let (ours, theirs) = UnixStream::pair().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let allow = allow.iter().map(|s| s.parse().unwrap()).collect();
-        let p = Proxy::start(theirs, allow).unwrap();
+        let parse = |l: &[&str]| l.iter().map(|s| s.parse().unwrap()).collect();
+        let p = Proxy::start(theirs, parse(allow), parse(deny)).unwrap();
         wire::send_fd(&ours, std::os::fd::AsFd::as_fd(&listener)).unwrap();
         (p, addr)
     }
@@ -898,9 +920,30 @@ mod tests {
     }
 
     #[test]
+    fn the_deny_list_wins_over_the_allow_list() {
+        let (p, addr) = proxy_with(
+            &["*:80", "*.example.com"],
+            &["admin.example.com", "10.0.0.1"],
+        );
+        let out = ask(addr, "CONNECT admin.example.com:443 HTTP/1.1\r\n\r\n");
+        assert!(
+            out.starts_with("HTTP/1.1 403") && out.contains("deny-list"),
+            "{out}"
+        );
+        let out = ask(addr, "CONNECT 10.0.0.1:80 HTTP/1.1\r\n\r\n");
+        assert!(out.contains("deny-list"), "{out}");
+        let refused = p.finish();
+        assert_eq!(refused.len(), 2);
+        assert!(
+            refused.iter().all(|r| r.reason.contains("deny-list")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
     fn finish_returns_when_the_helper_never_sends_a_listener() {
         let (ours, theirs) = UnixStream::pair().unwrap();
-        let p = Proxy::start(theirs, Vec::new()).unwrap();
+        let p = Proxy::start(theirs, Vec::new(), Vec::new()).unwrap();
         let t = Instant::now();
         assert!(p.finish().is_empty());
         drop(ours);

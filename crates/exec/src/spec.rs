@@ -242,6 +242,11 @@ pub struct SandboxSpec {
     pub paths: Vec<PathRule>,
     /// Network access.
     pub network: Network,
+    /// Hosts the proxy refuses even when an allow entry matches them (a policy's
+    /// `network.deny`: `*.example.com` allowed, `admin.example.com` denied); an address entry
+    /// also refuses names that resolve to it. Only used with [`Network::Allow`].
+    #[serde(default)]
+    pub network_deny: Vec<HostPort>,
     /// Standard input.
     pub stdin: Stdin,
     /// Resource limits.
@@ -258,6 +263,7 @@ impl Default for SandboxSpec {
         SandboxSpec {
             paths: Vec::new(),
             network: Network::Off,
+            network_deny: Vec::new(),
             stdin: Stdin::Closed,
             limits: Limits::default(),
             namespaces: true,
