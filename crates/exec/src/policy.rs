@@ -86,6 +86,18 @@ pub fn policy_spec(policy: &Policy) -> Result<(SandboxSpec, Vec<String>), ExecEr
         spec.paths.push(optional(dev, Rights::READ));
     }
     spec.network = network(policy, &mut notes);
+    if matches!(spec.network, Network::Allow(_)) {
+        for entry in policy.network_denylist() {
+            match entry.parse::<HostPort>() {
+                Ok(h) => spec.network_deny.push(h),
+                // Fail closed: a deny entry the proxy cannot match denies every host.
+                Err(e) => {
+                    notes.push(format!("{e}: no host is reachable"));
+                    spec.network = Network::Allow(Vec::new());
+                }
+            }
+        }
+    }
     spec.limits = limits(policy);
     spec.stdin = if policy.settings().stdin {
         Stdin::Inherit
@@ -758,6 +770,7 @@ mod tests {
             [network]
             mode = "allowlist"
             allow = ["api.example.com:443", "[::1]:8080", "*.example.org:*"]
+            deny = ["admin.example.org"]
             [limits]
             wall_seconds = 7
             output_bytes = 1000
@@ -773,6 +786,10 @@ mod tests {
             ])
         );
         assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(
+            spec.network_deny,
+            vec!["admin.example.org".parse().unwrap()]
+        );
         assert_eq!(spec.limits.wall, Some(Duration::from_secs(7)));
         assert_eq!(spec.limits.max_output, Some(1000));
         assert_eq!(spec.stdin, Stdin::Inherit);
