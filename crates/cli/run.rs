@@ -29,7 +29,14 @@ Sandbox levels (--require-sandbox, and -v to show what was reached):
   landlock  Landlock enforces the filesystem rules (possibly without rights newer than the kernel's ABI)
   strict    Landlock enforces every requested right, and --network off is enforced (seccomp \
 refuses non-unix sockets, Landlock refuses TCP)
-  isolated  strict, inside new user, PID and network namespaces
+  isolated  strict, inside new user, PID, mount and network namespaces (a private /proc; with \
+--allow-host, hush's proxy is the only network)
+
+--allow-host HOST[:PORT] allows HTTP(S) through hush's proxy to those hosts only (HTTP_PROXY and \
+friends are set): names resolve outside the sandbox, and loopback, private, link-local and cloud \
+metadata addresses are refused unless the entry is that address (or `localhost`). Refused \
+requests are printed. Memory and process limits use a cgroup v2 of the run when one is \
+delegated to you, rlimits otherwise (-v says which).
 
 Exit status: the command's own; 128+N when it was killed by signal N; 124 when hush stopped it \
 (--timeout, --max-output); 125 when hush itself failed; 126 when the command could not be \
@@ -89,6 +96,11 @@ pub(crate) struct RunArgs {
     /// Network access: off (no sockets but unix ones) or on.
     #[arg(long, value_enum, default_value_t = NetworkArg::Off)]
     pub(crate) network: NetworkArg,
+    /// Allow HTTP(S) to HOST[:PORT] through hush's proxy (repeatable; replaces --network):
+    /// `api.example.com:443`, `*.example.com`, `10.0.0.5:8080`, `localhost:3000`. Names must
+    /// resolve to public addresses; name an address (or `localhost`) to reach a private one.
+    #[arg(long, value_name = "HOST[:PORT]", conflicts_with = "network")]
+    pub(crate) allow_host: Vec<hush_exec::HostPort>,
     /// Allow reading PATH and everything beneath it (repeatable).
     #[arg(long, value_name = "PATH")]
     pub(crate) allow_read: Vec<PathBuf>,
@@ -164,6 +176,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         spec.allow(absolute(p)?, Rights::READ_WRITE);
     }
     spec.network = match args.network {
+        _ if !args.allow_host.is_empty() => Network::Allow(args.allow_host.clone()),
         NetworkArg::Off => Network::Off,
         NetworkArg::On => Network::On,
     };
@@ -225,6 +238,9 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     };
     let mut err = std::io::stderr().lock();
+    for refused in &outcome.refused {
+        let _ = writeln!(err, "hush: network proxy refused {refused}");
+    }
     let why = match outcome.stopped {
         Some(hush_exec::Stop::Timeout) => Some(format!(
             "after the {}s timeout",

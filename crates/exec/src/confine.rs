@@ -17,24 +17,30 @@ use crate::spec::{Limits, Network, Rights, SandboxSpec};
 /// to handle).
 const TESTED_ABI: ABI = ABI::V6;
 
-/// Enters new user (and, with the network off, network) namespaces, mapping the caller's ids
-/// to themselves. The process must be single-threaded. Returns the namespaces entered; a
-/// refusal is a note, not an error.
+/// Enters new user, mount and (unless the network is on) network namespaces, mapping the
+/// caller's ids to themselves. The process must be single-threaded. Returns the namespaces
+/// entered; a refusal is a note, not an error.
 pub(crate) fn enter_namespaces(spec: &SandboxSpec, notes: &mut Vec<String>) -> Vec<String> {
     use nix::sched::CloneFlags;
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
-    let mut flags = CloneFlags::CLONE_NEWUSER;
-    let net = spec.network == Network::Off;
+    let net = spec.network != Network::On;
+    let mut entered = Vec::new();
+    let mut flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS;
     if net {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     if let Err(e) = nix::sched::unshare(flags) {
-        notes.push(format!(
-            "no user namespace ({e}; unprivileged user namespaces may be disabled by \
-             `kernel.unprivileged_userns_clone` or an AppArmor restriction)"
-        ));
-        return Vec::new();
+        // A kernel or security module may refuse the mount namespace alone.
+        flags.remove(CloneFlags::CLONE_NEWNS);
+        if let Err(e2) = nix::sched::unshare(flags) {
+            notes.push(format!(
+                "no user namespace ({e2}; unprivileged user namespaces may be disabled by \
+                 `kernel.unprivileged_userns_clone` or an AppArmor restriction)"
+            ));
+            return entered;
+        }
+        notes.push(format!("no mount namespace ({e}): /proc is the machine's"));
     }
     let maps = [
         ("/proc/self/setgroups", "deny".to_string()),
@@ -48,15 +54,87 @@ pub(crate) fn enter_namespaces(spec: &SandboxSpec, notes: &mut Vec<String>) -> V
             ));
         }
     }
-    let mut entered = vec!["user".to_string()];
+    entered.push("user".to_string());
     if net {
         entered.push("net".to_string());
+    }
+    if flags.contains(CloneFlags::CLONE_NEWNS) {
+        entered.push("mount".to_string());
     }
     entered
 }
 
+/// Mounts a fresh `/proc` for the calling process's PID namespace (the caller is its init, in
+/// a mount namespace of its own): read-only, no devices, set-uid or executables. The
+/// machine's `/proc` stays beneath it, out of reach by path.
+pub(crate) fn mount_proc() -> Result<(), String> {
+    use nix::mount::MsFlags;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
+    nix::mount::mount(Some("proc"), "/proc", Some("proc"), flags, None::<&str>)
+        .map_err(|e| format!("mount proc on /proc: {e}"))
+}
+
+/// Raises (or lowers) `CAP_SYS_ADMIN` in the ambient set, so that a child exec'd as an
+/// ordinary user id inside the user namespace keeps it (the PID namespace's init needs it to
+/// mount `/proc`; its program thread drops every capability before spawning the program).
+pub(crate) fn pass_sys_admin_to_children(on: bool) -> Result<(), String> {
+    use rustix::thread::CapabilitySet;
+    let err = |e: rustix::io::Errno| e.to_string();
+    let mut sets = rustix::thread::capabilities(None).map_err(err)?;
+    if on {
+        sets.inheritable |= CapabilitySet::SYS_ADMIN;
+        rustix::thread::set_capabilities(None, sets).map_err(err)?;
+        rustix::thread::configure_capability_in_ambient_set(CapabilitySet::SYS_ADMIN, true)
+            .map_err(err)
+    } else {
+        rustix::thread::configure_capability_in_ambient_set(CapabilitySet::SYS_ADMIN, false)
+            .map_err(err)?;
+        sets.inheritable.remove(CapabilitySet::SYS_ADMIN);
+        rustix::thread::set_capabilities(None, sets).map_err(err)
+    }
+}
+
+/// Brings up `lo` in the caller's (new) network namespace with one `RTM_NEWLINK` netlink
+/// request, and waits for the kernel's acknowledgement.
+pub(crate) fn loopback_up() -> std::io::Result<()> {
+    use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType};
+    const RTM_NEWLINK: u16 = 16;
+    const NLM_F_REQUEST: u16 = 1;
+    const NLM_F_ACK: u16 = 4;
+    const NLMSG_ERROR: u16 = 2;
+    const IFF_UP: u32 = 1;
+    let sock = rustix::net::socket(AddressFamily::NETLINK, SocketType::RAW, None)?;
+    let index = rustix::net::netdevice::name_to_index(&sock, "lo").unwrap_or(1);
+    let mut msg = Vec::with_capacity(32);
+    msg.extend_from_slice(&32u32.to_ne_bytes()); // nlmsg_len
+    msg.extend_from_slice(&RTM_NEWLINK.to_ne_bytes());
+    msg.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    msg.extend_from_slice(&1u32.to_ne_bytes()); // seq
+    msg.extend_from_slice(&0u32.to_ne_bytes()); // pid: the kernel fills it in
+    msg.extend_from_slice(&[0, 0]); // ifi_family AF_UNSPEC, padding
+    msg.extend_from_slice(&0u16.to_ne_bytes()); // ifi_type
+    msg.extend_from_slice(&index.to_ne_bytes()); // ifi_index
+    msg.extend_from_slice(&IFF_UP.to_ne_bytes()); // ifi_flags
+    msg.extend_from_slice(&IFF_UP.to_ne_bytes()); // ifi_change
+    rustix::net::send(&sock, &msg, SendFlags::empty())?;
+    let mut ack = [0u8; 64];
+    let (n, _) = rustix::net::recv(&sock, &mut ack, RecvFlags::empty())?;
+    let kind = ack.get(4..6).map(|b| u16::from_ne_bytes([b[0], b[1]]));
+    let code = ack
+        .get(16..20)
+        .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+    match (n >= 20, kind, code) {
+        (true, Some(NLMSG_ERROR), Some(0)) => Ok(()),
+        (true, Some(NLMSG_ERROR), Some(e)) => Err(std::io::Error::from_raw_os_error(-e)),
+        _ => Err(std::io::Error::other("unexpected netlink answer")),
+    }
+}
+
 /// Applies rlimits to the helper process (inherited by the program). Core dumps are always off.
-pub(crate) fn apply_rlimits(limits: &Limits) -> Result<(), String> {
+/// With `by_cgroup`, memory and processes are left to the run's cgroup (`RLIMIT_AS` would
+/// refuse large address-space reservations, and `RLIMIT_NPROC` counts the user's other
+/// processes).
+pub(crate) fn apply_rlimits(limits: &Limits, by_cgroup: bool) -> Result<(), String> {
     let set = |resource, name: &str, soft: u64, hard: u64| {
         rustix::process::setrlimit(
             resource,
@@ -72,11 +150,11 @@ pub(crate) fn apply_rlimits(limits: &Limits) -> Result<(), String> {
         // SIGXCPU at the soft limit, SIGKILL a second later.
         set(Resource::Cpu, "RLIMIT_CPU", cpu, cpu.saturating_add(1))?;
     }
-    if let Some(mb) = limits.memory_mb {
+    if let Some(mb) = limits.memory_mb.filter(|_| !by_cgroup) {
         let bytes = mb.saturating_mul(1 << 20);
         set(Resource::As, "RLIMIT_AS", bytes, bytes)?;
     }
-    if let Some(n) = limits.max_processes {
+    if let Some(n) = limits.max_processes.filter(|_| !by_cgroup) {
         set(Resource::Nproc, "RLIMIT_NPROC", n, n)?;
     }
     if let Some(n) = limits.max_open_files {
@@ -85,15 +163,26 @@ pub(crate) fn apply_rlimits(limits: &Limits) -> Result<(), String> {
     Ok(())
 }
 
-/// Empties the calling thread's capability bounding set and ambient set, so the program holds
-/// no capability even when it runs as root (in or out of a user namespace): root without
+/// Empties the calling thread's capability bounding, ambient and inheritable sets, so the
+/// program holds no capability even when it runs as root (in or out of a user namespace), and
+/// none passes to it from the PID namespace's init (which keeps `CAP_SYS_ADMIN` in the user
+/// namespace to mount `/proc`): root without
 /// `CAP_SYS_PTRACE` cannot read other processes' memory or environment past Landlock, nor
-/// override file permissions. Returns false when the set could not be emptied (an ordinary
-/// user, who has nothing to drop, cannot change it either).
-pub(crate) fn drop_capabilities() -> bool {
+/// override file permissions. Returns whether (the bounding set, the inheritable set) could be
+/// emptied (an ordinary user, who has nothing to drop, cannot change the bounding set).
+pub(crate) fn drop_capabilities() -> (bool, bool) {
     use rustix::io::Errno;
     use rustix::thread::CapabilitySet;
     let _ = rustix::thread::clear_ambient_capability_set();
+    // Lowering the inheritable set needs no capability.
+    let inheritable = match rustix::thread::capabilities(None) {
+        Ok(mut sets) if !sets.inheritable.is_empty() => {
+            sets.inheritable = CapabilitySet::empty();
+            rustix::thread::set_capabilities(None, sets).is_ok()
+        }
+        Ok(_) => true,
+        Err(_) => false,
+    };
     let mut all = true;
     for cap in CapabilitySet::all().iter() {
         match rustix::thread::remove_capability_from_bounding_set(cap) {
@@ -102,7 +191,7 @@ pub(crate) fn drop_capabilities() -> bool {
             Err(_) => all = false,
         }
     }
-    all
+    (all, inheritable)
 }
 
 /// Landlock rights for `rights`, limited to what applies to a non-directory when `file`.
@@ -141,7 +230,12 @@ fn access_for(rights: Rights, file: bool) -> BitFlags<AccessFs> {
 ///
 /// # Errors
 /// A required path that does not exist or cannot be opened, or a ruleset the kernel rejects.
-pub(crate) fn apply_landlock(spec: &SandboxSpec, enf: &mut Enforcement) -> Result<(), String> {
+/// With an allow-listed network, TCP connections are allowed to `proxy_port` only.
+pub(crate) fn apply_landlock(
+    spec: &SandboxSpec,
+    enf: &mut Enforcement,
+    proxy_port: Option<u16>,
+) -> Result<(), String> {
     let err = |e: landlock::RulesetError| format!("landlock: {e}");
     let handled = AccessFs::from_all(TESTED_ABI);
     let mut ruleset = Ruleset::default()
@@ -181,19 +275,10 @@ pub(crate) fn apply_landlock(spec: &SandboxSpec, enf: &mut Enforcement) -> Resul
             .add_rule(PathBeneath::new(fd, access))
             .map_err(err)?;
     }
-    if let Network::Allow(hosts) = &spec.network {
-        for hp in hosts {
-            created = created
-                .add_rule(NetPort::new(hp.port, AccessNet::ConnectTcp))
-                .map_err(err)?;
-        }
-        if !hosts.is_empty() {
-            enf.notes.push(
-                "network allow-list enforced by TCP port only (hosts are not checked; \
-                 UDP is not filtered)"
-                    .to_string(),
-            );
-        }
+    if let (Network::Allow(_), Some(port)) = (&spec.network, proxy_port) {
+        created = created
+            .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
+            .map_err(err)?;
     }
     let status = created.restrict_self().map_err(err)?;
     let abi = match status.landlock {

@@ -16,7 +16,6 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::confirm::{Answer, Confirm, NoConfirm, Question};
 use crate::launch::{find_program, ExecError, Outcome, Sandbox, Status, Stop};
 use crate::policy::policy_spec;
-use crate::report::{Enforcement, LandlockState};
 use crate::spec::Level;
 
 /// Where granted secrets come from. Values stay in [`SecretString`].
@@ -459,13 +458,19 @@ impl Executor {
         self.record(&Event::Enforcement {
             id: id.to_string(),
             level: enf.level.name().to_string(),
-            mechanisms: mechanisms(enf),
+            mechanisms: enf.mechanisms(),
             landlock_abi: enf.landlock_abi,
         })?;
         for note in notes.iter().chain(&enf.notes) {
             self.record(&Event::Note {
                 id: Some(id.to_string()),
                 message: note.clone(),
+            })?;
+        }
+        for refused in &outcome.refused {
+            self.record(&Event::Note {
+                id: Some(id.to_string()),
+                message: format!("network proxy refused {refused}"),
             })?;
         }
         let limits = policy.limits();
@@ -496,7 +501,7 @@ impl Executor {
             max_rss_kb: usage.max_rss_kb,
             wall_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
             output_bytes: outcome.output_bytes,
-            limits_by: any_limit.then(|| "rlimit".to_string()),
+            limits_by: any_limit.then(|| enf.limits_by.name().to_string()),
             stopped_by: stopped_by.map(str::to_string),
         })?;
         let (code, signal) = match outcome.status {
@@ -616,31 +621,4 @@ fn decision_event(id: &str, d: &Decision, latency_ns: u64) -> Event {
             .collect(),
         latency_ns,
     }
-}
-
-/// The mechanisms an [`Enforcement`] applied, as audit words.
-fn mechanisms(enf: &Enforcement) -> Vec<String> {
-    let mut m = Vec::new();
-    match enf.landlock {
-        LandlockState::Full => m.push("landlock".to_string()),
-        LandlockState::Partial => m.push("landlock-partial".to_string()),
-        _ => {}
-    }
-    if enf.landlock_net {
-        m.push("landlock-tcp".into());
-    }
-    if enf.landlock_scopes {
-        m.push("landlock-scopes".into());
-    }
-    if enf.seccomp {
-        m.push("seccomp".into());
-    }
-    for ns in &enf.namespaces {
-        m.push(format!("{ns}ns"));
-    }
-    if enf.no_capabilities {
-        m.push("no-capabilities".into());
-    }
-    m.push("rlimits".into());
-    m
 }

@@ -3,7 +3,10 @@
 //! process of the run is gone.
 //!
 //! - The main thread takes a new session, becomes a child subreaper (orphans of the program
-//!   are re-parented to it rather than escaping to init) and enters namespaces.
+//!   are re-parented to it rather than escaping to init), moves into a cgroup of the run's
+//!   own when one can be made, and enters namespaces. With an allow-listed network it binds
+//!   the proxy's socket on the loopback of the new network namespace and hands it to the
+//!   launcher.
 //! - A spawner thread sets the rlimits (process-wide), drops capabilities, restricts itself
 //!   with Landlock and seccomp and spawns the program, which inherits that thread's
 //!   restrictions. The main thread stays unrestricted, so it can still read `/proc` and
@@ -12,9 +15,10 @@
 //!   remaining process of the run is killed: the program's process group, every process in
 //!   the helper's session, and every orphan re-parented to the helper, until none is left.
 //! - With a user namespace, the helper also unshares a PID namespace and starts itself again
-//!   as its init (PID 1), handing it the request; it then only relays messages. The init does
-//!   the two steps above inside the namespace (SIGTERM/SIGKILL go to every process in it), and
-//!   when it exits the kernel kills whatever is left there.
+//!   as its init (PID 1), handing it the request; it then only relays messages. The init
+//!   mounts the namespace's own `/proc` and does the two steps above inside the namespace
+//!   (SIGTERM/SIGKILL go to every process in it), and when it exits the kernel kills
+//!   whatever is left there.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -27,8 +31,9 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions};
 
+use crate::cgroup::RunCgroup;
 use crate::confine;
-use crate::report::{Enforcement, LandlockState};
+use crate::report::{Enforcement, LandlockState, LimitsBy};
 use crate::spec::{Level, Network};
 use crate::wire::{self, Report, Request};
 
@@ -52,7 +57,8 @@ pub fn helper_main() -> i32 {
 }
 
 fn supervise(mut sock: UnixStream) -> io::Result<i32> {
-    let (mut req, stdin) = wire::recv_request(&mut sock)?;
+    let (mut req, passed) = wire::recv_request(&mut sock)?;
+    let stdin = passed.stdin;
     let mut enf = Enforcement {
         level: Level::Basic,
         landlock_abi: None,
@@ -62,13 +68,25 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
         seccomp: false,
         no_capabilities: false,
         namespaces: Vec::new(),
+        private_proc: false,
+        limits_by: LimitsBy::Rlimit,
         notes: Vec::new(),
     };
     if let Some(info) = req.init.take() {
-        // PID 1 of the run's PID namespace: everything else is already in place.
+        // PID 1 of the run's PID namespace: everything else is already in place but the
+        // namespace's own /proc.
         enf.namespaces = info.namespaces;
         enf.notes = info.notes;
-        return run_program(sock, &req, stdin, enf, true);
+        enf.limits_by = info.limits_by;
+        if enf.namespaces.iter().any(|n| n == "mount") {
+            match confine::mount_proc() {
+                Ok(()) => enf.private_proc = true,
+                Err(e) => enf.notes.push(format!(
+                    "no private /proc ({e}): /proc shows the processes of the whole machine"
+                )),
+            }
+        }
+        return run_program(sock, &req, stdin, enf, true, info.proxy_port);
     }
     // From here on the helper must not read its own stdin (the socket) through std.
     // The session is how the sweep finds the run's processes: without it, refuse.
@@ -85,22 +103,90 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
              parent are not killed with the run"
         ));
     }
+    // Before anything is started, so that everything of the run is in it.
+    let cgroup = match RunCgroup::enter(&req.spec.limits) {
+        Ok(Some(cg)) => {
+            enf.limits_by = LimitsBy::Cgroup;
+            Some(cg)
+        }
+        Ok(None) => None,
+        Err(why) => {
+            let weaker = if req.spec.limits.cpus_milli.is_some() {
+                "; the CPU bandwidth limit is not enforced"
+            } else {
+                ""
+            };
+            enf.notes.push(format!("limits by rlimits: {why}{weaker}"));
+            None
+        }
+    };
+    let code = confine_and_supervise(sock, req, stdin, passed.proxy, enf);
+    if let Some(cg) = cgroup {
+        cg.finish();
+    }
+    code
+}
+
+/// The part of [`supervise`] that runs inside the run's cgroup, when there is one.
+fn confine_and_supervise(
+    mut sock: UnixStream,
+    req: Request,
+    stdin: Option<OwnedFd>,
+    proxy: Option<OwnedFd>,
+    mut enf: Enforcement,
+) -> io::Result<i32> {
     // INVARIANT: the process is still single-threaded here (unshare(CLONE_NEWUSER) needs it).
     if req.spec.namespaces {
         enf.namespaces = confine::enter_namespaces(&req.spec, &mut enf.notes);
     }
+    let proxy_port = match (&req.spec.network, proxy) {
+        (Network::Allow(_), Some(channel)) => {
+            let in_netns = enf.namespaces.iter().any(|n| n == "net");
+            match proxy_listener(UnixStream::from(channel), in_netns) {
+                Ok(port) => Some(port),
+                Err(message) => return refuse(&mut sock, 126, message),
+            }
+        }
+        (Network::Allow(_), None) => {
+            return refuse(
+                &mut sock,
+                126,
+                "sandbox helper: an allow-listed network needs the launcher's proxy".into(),
+            )
+        }
+        _ => None,
+    };
     if enf.namespaces.iter().any(|n| n == "user") {
         // No thread may be created after this (the helper has none): the next child is the
         // namespace's init.
         match nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
             Ok(()) => {
                 enf.namespaces.push("pid".to_string());
-                return relay(sock, req, stdin, enf);
+                return relay(sock, req, stdin, enf, proxy_port);
             }
             Err(e) => enf.notes.push(format!("no PID namespace ({e})")),
         }
     }
-    run_program(sock, &req, stdin, enf, false)
+    run_program(sock, &req, stdin, enf, false, proxy_port)
+}
+
+/// Makes the socket the proxy listens on, where the program can reach it (the loopback of the
+/// run's network namespace, brought up first, or the host's), and hands it to the launcher's
+/// proxy over `channel`. Returns its port.
+fn proxy_listener(channel: UnixStream, in_netns: bool) -> Result<u16, String> {
+    if in_netns {
+        confine::loopback_up()
+            .map_err(|e| format!("sandbox helper: cannot bring up the loopback: {e}"))?;
+    }
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .map_err(|e| format!("sandbox helper: cannot listen for the network proxy: {e}"))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| format!("sandbox helper: {e}"))?
+        .port();
+    wire::send_fd(&channel, listener.as_fd())
+        .map_err(|e| format!("sandbox helper: cannot hand the proxy its socket: {e}"))?;
+    Ok(port)
 }
 
 /// Confines a thread, spawns the program from it, reports, and watches it to the end.
@@ -111,9 +197,10 @@ fn run_program(
     stdin: Option<OwnedFd>,
     enf: Enforcement,
     pid_ns_init: bool,
+    proxy_port: Option<u16>,
 ) -> io::Result<i32> {
     let (child, enf) = match std::thread::scope(|s| {
-        s.spawn(|| confine_and_spawn(req, stdin, enf))
+        s.spawn(|| confine_and_spawn(req, stdin, enf, proxy_port))
             .join()
             .unwrap_or_else(|_| Err((125, "sandbox helper thread panicked".to_string())))
     }) {
@@ -157,9 +244,19 @@ fn relay(
     mut sock: UnixStream,
     mut req: Request,
     stdin: Option<OwnedFd>,
-    enf: Enforcement,
+    mut enf: Enforcement,
+    proxy_port: Option<u16>,
 ) -> io::Result<i32> {
     let (mut ours, theirs) = UnixStream::pair()?;
+    // The init mounts the namespace's /proc, which takes CAP_SYS_ADMIN in the user namespace:
+    // an init running as an ordinary user id would lose it at exec without the ambient set.
+    let mount = enf.namespaces.iter().any(|n| n == "mount");
+    if mount {
+        if let Err(e) = confine::pass_sys_admin_to_children(true) {
+            enf.notes
+                .push(format!("cannot keep CAP_SYS_ADMIN for the init ({e})"));
+        }
+    }
     let spawned = std::env::current_exe().and_then(|exe| {
         Command::new(exe)
             .arg(crate::HELPER_ARG)
@@ -177,13 +274,18 @@ fn relay(
             )
         }
     };
+    if mount {
+        let _ = confine::pass_sys_admin_to_children(false);
+    }
     let init_pid = Pid::from_child(&init);
     drop(init);
     req.init = Some(wire::InitInfo {
         namespaces: enf.namespaces,
         notes: enf.notes,
+        proxy_port,
+        limits_by: enf.limits_by,
     });
-    let sent = wire::send_request(&mut ours, &req, stdin.as_ref().map(|fd| fd.as_fd()));
+    let sent = wire::send_request(&mut ours, &req, stdin.as_ref().map(|fd| fd.as_fd()), None);
     drop(req);
     drop(stdin);
     if sent.is_ok() {
@@ -244,18 +346,42 @@ fn confine_and_spawn(
     req: &Request,
     stdin: Option<OwnedFd>,
     mut enf: Enforcement,
+    proxy_port: Option<u16>,
 ) -> Result<(std::process::Child, Enforcement), (u8, String)> {
     let spec = &req.spec;
     // Process-wide, but set only now that the thread exists: RLIMIT_NPROC counts threads and
     // RLIMIT_AS the thread's stack, so a tight limit must not stop the helper itself.
-    confine::apply_rlimits(&spec.limits).map_err(|m| (126, m))?;
-    enf.no_capabilities = confine::drop_capabilities() || !rustix::process::geteuid().is_root();
-    confine::apply_landlock(spec, &mut enf).map_err(|m| (126, m))?;
+    let by_cgroup = enf.limits_by == LimitsBy::Cgroup;
+    confine::apply_rlimits(&spec.limits, by_cgroup).map_err(|m| (126, m))?;
+    let (bounding, inheritable) = confine::drop_capabilities();
+    enf.no_capabilities = inheritable && (bounding || !rustix::process::geteuid().is_root());
+    confine::apply_landlock(spec, &mut enf, proxy_port).map_err(|m| (126, m))?;
+    let in_netns = enf.namespaces.iter().any(|n| n == "net");
     let mut network_enforced = match &spec.network {
         Network::On => true,
-        Network::Allow(_) => enf.landlock_net,
+        Network::Allow(_) => in_netns || enf.landlock_net,
         Network::Off => false,
     };
+    if let Network::Allow(_) = &spec.network {
+        enf.notes.push(
+            match (in_netns, enf.landlock_net) {
+                (true, _) => {
+                    "network: HTTP(S) through hush's proxy to allow-listed hosts only; the run's \
+                     network namespace holds nothing else"
+                }
+                (false, true) => {
+                    "network: HTTP(S) through hush's proxy to allow-listed hosts; without a \
+                     network namespace, landlock limits TCP to the proxy's port (on any \
+                     address) and UDP is not filtered"
+                }
+                (false, false) => {
+                    "network allow-list NOT enforced: without a network namespace or landlock \
+                     TCP rules (ABI 4+) the program may ignore the proxy and connect anywhere"
+                }
+            }
+            .to_string(),
+        );
+    }
     if spec.network == Network::Off {
         match confine::apply_seccomp() {
             Ok(()) => {
@@ -266,6 +392,9 @@ fn confine_and_spawn(
         }
     }
     enf.level = enf.compute_level(network_enforced);
+    if matches!(spec.network, Network::Allow(_)) && !in_netns && enf.level > Level::Strict {
+        enf.level = Level::Strict;
+    }
     if let Some(required) = spec.require {
         if enf.level < required {
             return Err((
@@ -293,6 +422,7 @@ fn confine_and_spawn(
             std::ffi::OsString::from_vec(v.clone()),
         )
     }))
+    .envs(proxy_port.into_iter().flat_map(proxy_env))
     .process_group(0)
     .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
     .stdout(Stdio::inherit())
@@ -310,6 +440,25 @@ fn confine_and_spawn(
         )),
         Err(e) => Err((126, format!("`{shown}`: cannot execute: {e}"))),
     }
+}
+
+/// The variables that point HTTP clients at the proxy on `port`.
+fn proxy_env(port: u16) -> Vec<(&'static str, String)> {
+    let url = format!("http://127.0.0.1:{port}");
+    let mut vars: Vec<(&str, String)> = [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ]
+    .into_iter()
+    .map(|k| (k, url.clone()))
+    .collect();
+    vars.push(("NO_PROXY", String::new()));
+    vars.push(("no_proxy", String::new()));
+    vars
 }
 
 /// Waits for the program while obeying the launcher; then kills whatever is left.

@@ -16,8 +16,9 @@ use hush_patterns::{KnownValues, KnownValuesBuilder, RuleSet};
 use hush_stream::{Counts, Options, Redactor, StreamError};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::netproxy::{Proxy, RefusedConnection};
 use crate::report::Enforcement;
-use crate::spec::{SandboxSpec, Stdin};
+use crate::spec::{Network, SandboxSpec, Stdin};
 use crate::wire::{self, Report, Request};
 
 /// The first argument that makes a binary run [`helper_main`](crate::helper_main).
@@ -171,6 +172,9 @@ pub struct Outcome {
     pub program: PathBuf,
     /// Wall-clock time from the launch to the end of the output.
     pub duration: Duration,
+    /// Requests the network proxy did not forward ([`Network::Allow`](crate::Network)), in
+    /// order; hosts are redacted like the program's output.
+    pub refused: Vec<RefusedConnection>,
     /// CPU time and peak memory, when the helper could measure them.
     pub usage: Option<Usage>,
 }
@@ -414,7 +418,23 @@ impl Sandbox {
             };
         let stdin = io::stdin();
         let stdin_fd = (self.spec.stdin == Stdin::Inherit).then(|| stdin.as_fd());
-        if let Err(e) = wire::send_request(&mut sock, &req, stdin_fd) {
+        let (proxy, proxy_fd) = match &self.spec.network {
+            Network::Allow(hosts) => {
+                let (ours, theirs) = UnixStream::pair().map_err(helper_err)?;
+                let proxy = Proxy::start(ours, hosts.clone(), self.spec.network_deny.clone())
+                    .map_err(helper_err)?;
+                (Some(proxy), Some(OwnedFd::from(theirs)))
+            }
+            _ => (None, None),
+        };
+        let sent = wire::send_request(
+            &mut sock,
+            &req,
+            stdin_fd,
+            proxy_fd.as_ref().map(|fd| fd.as_fd()),
+        );
+        drop(proxy_fd);
+        if let Err(e) = sent {
             let _ = child.kill();
             let _ = child.wait();
             return Err(helper_err(e));
@@ -491,6 +511,7 @@ impl Sandbox {
             (control, (o, e))
         });
         let _ = reports.join();
+        let refused = proxy.map(Proxy::finish).unwrap_or_default();
         let (started, exited) = control.map_err(helper_err)?;
         let enforcement = match started {
             Ok(enf) => enf,
@@ -513,6 +534,7 @@ impl Sandbox {
             output_bytes: limit.used.load(Ordering::SeqCst),
             program,
             duration: start.elapsed(),
+            refused: self.redact_hosts(refused, &engine)?,
             usage: exited.2,
         })
     }
@@ -600,6 +622,26 @@ impl Sandbox {
             }
         });
         Ok((started, (status, stopped, usage)))
+    }
+
+    /// Redacts the hosts of refused requests (the program chose them, so they may carry a
+    /// secret, as in `TOKEN.attacker.example`).
+    fn redact_hosts(
+        &self,
+        mut refused: Vec<RefusedConnection>,
+        engine: &dyn Fn() -> Result<(Arc<RuleSet>, Arc<KnownValues>), ExecError>,
+    ) -> Result<Vec<RefusedConnection>, ExecError> {
+        if refused.is_empty() {
+            return Ok(refused);
+        }
+        let (rules, known) = engine()?;
+        let redaction = hush_stream::Redaction::new(rules, Options::default());
+        for r in &mut refused {
+            if let Some(clean) = redaction.redact(r.host.as_bytes(), &known) {
+                r.host = String::from_utf8_lossy(&clean).into_owned();
+            }
+        }
+        Ok(refused)
     }
 
     /// The program's path: as given when it holds a `/`, else the first executable match

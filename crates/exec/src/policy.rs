@@ -40,9 +40,10 @@
 //! # Network, limits, stdin
 //!
 //! `off` is [`Network::Off`], `any` is [`Network::On`] (denied hosts are then decided but not
-//! enforced: a note says so), `allowlist` is [`Network::Allow`] with each `host:port` (host
-//! globs kept as written for the proxy; an entry for any port, `host:*`, cannot be expressed
-//! by port and is dropped with a note: fail closed). Limits map one to one; the policy's
+//! enforced: a note says so), `allowlist` is [`Network::Allow`] with each entry parsed as a
+//! [`HostPort`] (exact names, `*.domain`, `*`, addresses; `host:*` for any port), enforced
+//! by host through the launcher's proxy; an entry the proxy cannot match (another glob form)
+//! is dropped with a note: fail closed. Limits map one to one; the policy's
 //! `stdin = true` passes the caller's standard input.
 
 use std::collections::BTreeMap;
@@ -85,6 +86,18 @@ pub fn policy_spec(policy: &Policy) -> Result<(SandboxSpec, Vec<String>), ExecEr
         spec.paths.push(optional(dev, Rights::READ));
     }
     spec.network = network(policy, &mut notes);
+    if matches!(spec.network, Network::Allow(_)) {
+        for entry in policy.network_denylist() {
+            match entry.parse::<HostPort>() {
+                Ok(h) => spec.network_deny.push(h),
+                // Fail closed: a deny entry the proxy cannot match denies every host.
+                Err(e) => {
+                    notes.push(format!("{e}: no host is reachable"));
+                    spec.network = Network::Allow(Vec::new());
+                }
+            }
+        }
+    }
     spec.limits = limits(policy);
     spec.stdin = if policy.settings().stdin {
         Stdin::Inherit
@@ -129,15 +142,10 @@ fn network(policy: &Policy, notes: &mut Vec<String>) -> Network {
         NetworkMode::Allowlist => {
             let mut hosts = Vec::new();
             for entry in policy.network_allowlist() {
-                match parse_host_port(&entry) {
-                    Some((host, Some(port))) => hosts.push(HostPort { host, port }),
-                    Some((_, None)) => notes.push(format!(
-                        "network allowlist entry `{entry}` allows every port, which the \
-                         sandbox cannot express: it is not reachable (give a port)"
-                    )),
-                    None => notes.push(format!(
-                        "network allowlist entry `{entry}` is not `host:port`: ignored"
-                    )),
+                match entry.parse::<HostPort>() {
+                    Ok(h) => hosts.push(h),
+                    // Fail closed: an entry the proxy cannot match allows nothing.
+                    Err(e) => notes.push(format!("{e}: the entry allows nothing")),
                 }
             }
             Network::Allow(hosts)
@@ -151,23 +159,6 @@ fn network(policy: &Policy, notes: &mut Vec<String>) -> Network {
             Network::On
         }
     }
-}
-
-/// `host:port`, `[v6]:port`, `host:*` (port `None`).
-fn parse_host_port(entry: &str) -> Option<(String, Option<u16>)> {
-    let (host, port) = entry.rsplit_once(':')?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if host.is_empty() {
-        return None;
-    }
-    let port = match port {
-        "*" => None,
-        p => Some(p.parse::<u16>().ok().filter(|&p| p != 0)?),
-    };
-    Some((host.to_string(), port))
 }
 
 fn to_rights(r: hush_policy::Rights) -> Rights {
@@ -779,6 +770,7 @@ mod tests {
             [network]
             mode = "allowlist"
             allow = ["api.example.com:443", "[::1]:8080", "*.example.org:*"]
+            deny = ["admin.example.org"]
             [limits]
             wall_seconds = 7
             output_bytes = 1000
@@ -788,17 +780,16 @@ mod tests {
         assert_eq!(
             spec.network,
             Network::Allow(vec![
-                HostPort {
-                    host: "api.example.com".into(),
-                    port: 443
-                },
-                HostPort {
-                    host: "::1".into(),
-                    port: 8080
-                },
+                "api.example.com:443".parse().unwrap(),
+                "[::1]:8080".parse().unwrap(),
+                "*.example.org:*".parse().unwrap(),
             ])
         );
-        assert!(notes.iter().any(|n| n.contains("`*.example.org:*`")));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(
+            spec.network_deny,
+            vec!["admin.example.org".parse().unwrap()]
+        );
         assert_eq!(spec.limits.wall, Some(Duration::from_secs(7)));
         assert_eq!(spec.limits.max_output, Some(1000));
         assert_eq!(spec.stdin, Stdin::Inherit);

@@ -19,6 +19,28 @@ pub enum LandlockState {
     Full,
 }
 
+/// What enforces the CPU, memory and process limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LimitsBy {
+    /// Per-process rlimits (`RLIMIT_AS`, `RLIMIT_NPROC`, `RLIMIT_CPU`).
+    Rlimit,
+    /// A cgroup v2 of the run's own (`memory.max`, `pids.max`, `cpu.max`), on top of the
+    /// rlimits; killed as a whole at the end.
+    Cgroup,
+}
+
+impl LimitsBy {
+    /// `rlimit` or `cgroup`, as audit records write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitsBy::Rlimit => "rlimit",
+            LimitsBy::Cgroup => "cgroup",
+        }
+    }
+}
+
 /// The mechanisms applied to a run, reported before the program starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -39,10 +61,21 @@ pub struct Enforcement {
     /// The program holds no capabilities (the bounding set was emptied, or it runs as an
     /// ordinary user with `no_new_privs`).
     pub no_capabilities: bool,
-    /// Namespaces entered (`user`, `net`).
+    /// Namespaces entered (`user`, `net`, `mount`, `pid`).
     pub namespaces: Vec<String>,
+    /// `/proc` is the run's own (mounted in its mount and PID namespaces): it lists only the
+    /// run's processes.
+    #[serde(default)]
+    pub private_proc: bool,
+    /// What enforces the resource limits.
+    #[serde(default = "rlimit")]
+    pub limits_by: LimitsBy,
     /// Why a mechanism is missing or weaker than asked; never secret.
     pub notes: Vec<String>,
+}
+
+fn rlimit() -> LimitsBy {
+    LimitsBy::Rlimit
 }
 
 impl Enforcement {
@@ -56,6 +89,40 @@ impl Enforcement {
             LandlockState::Full if self.has("user") && self.has("pid") => Level::Isolated,
             LandlockState::Full => Level::Strict,
         }
+    }
+
+    /// The mechanisms applied, as short names for an audit record: `landlock` (or
+    /// `landlock-partial`), `landlock-tcp`, `landlock-scopes`, `seccomp`, one `<name>ns` per
+    /// namespace (`userns`, `netns`, `mountns`, `pidns`), `proc` (a private `/proc`),
+    /// `no-capabilities`, and `rlimits` or `cgroup`.
+    pub fn mechanisms(&self) -> Vec<String> {
+        let mut m = Vec::new();
+        match self.landlock {
+            LandlockState::Off => {}
+            LandlockState::Partial => m.push("landlock-partial".to_string()),
+            LandlockState::Full => m.push("landlock".to_string()),
+        }
+        for (on, name) in [
+            (self.landlock_net, "landlock-tcp"),
+            (self.landlock_scopes, "landlock-scopes"),
+            (self.seccomp, "seccomp"),
+        ] {
+            if on {
+                m.push(name.to_string());
+            }
+        }
+        m.extend(self.namespaces.iter().map(|n| format!("{n}ns")));
+        if self.private_proc {
+            m.push("proc".to_string());
+        }
+        if self.no_capabilities {
+            m.push("no-capabilities".to_string());
+        }
+        m.push(match self.limits_by {
+            LimitsBy::Rlimit => "rlimits".to_string(),
+            LimitsBy::Cgroup => "cgroup".to_string(),
+        });
+        m
     }
 
     fn has(&self, namespace: &str) -> bool {
@@ -90,10 +157,16 @@ impl fmt::Display for Enforcement {
         if !self.namespaces.is_empty() {
             write!(f, ", namespaces {}", self.namespaces.join("+"))?;
         }
+        if self.private_proc {
+            f.write_str(", private /proc")?;
+        }
         if self.no_capabilities {
             f.write_str(", no capabilities")?;
         }
-        f.write_str(", rlimits")?;
+        match self.limits_by {
+            LimitsBy::Rlimit => f.write_str(", rlimits")?,
+            LimitsBy::Cgroup => f.write_str(", cgroup limits")?,
+        }
         for note in &self.notes {
             write!(f, "; {note}")?;
         }
@@ -115,6 +188,8 @@ mod tests {
             seccomp: true,
             no_capabilities: true,
             namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
+            private_proc: false,
+            limits_by: LimitsBy::Rlimit,
             notes: Vec::new(),
         }
     }
@@ -134,6 +209,31 @@ mod tests {
             enf(Full, &["user", "net", "pid"]).compute_level(true),
             Level::Isolated
         );
+    }
+
+    #[test]
+    fn mechanisms_name_everything_applied() {
+        let mut e = enf(LandlockState::Full, &["user", "net", "mount", "pid"]);
+        e.private_proc = true;
+        e.limits_by = LimitsBy::Cgroup;
+        assert_eq!(
+            e.mechanisms(),
+            [
+                "landlock",
+                "landlock-tcp",
+                "landlock-scopes",
+                "seccomp",
+                "userns",
+                "netns",
+                "mountns",
+                "pidns",
+                "proc",
+                "no-capabilities",
+                "cgroup"
+            ]
+        );
+        let e = enf(LandlockState::Off, &[]);
+        assert!(e.to_string().ends_with(", rlimits"), "{e}");
     }
 
     #[test]

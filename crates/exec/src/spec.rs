@@ -97,15 +97,7 @@ pub struct PathRule {
     pub optional: bool,
 }
 
-/// A host and port the sandboxed process may connect to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostPort {
-    /// Host name or address. Landlock filters by port only: the host is recorded but not
-    /// enforced (see [`Enforcement::notes`](crate::Enforcement)).
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-}
+pub use crate::hosts::HostPort;
 
 /// Network access.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,7 +107,14 @@ pub enum Network {
     /// refuses TCP connect and bind, and a network namespace holds only a down loopback.
     #[default]
     Off,
-    /// TCP connections only to these ports (Landlock ABI 4+); UDP is not filtered.
+    /// HTTP and HTTPS only, through hush's proxy, to the hosts listed (see [`HostPort`] for
+    /// the forms and the address checks made after the proxy resolves a name). The program
+    /// finds the proxy in `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` (and their lowercase
+    /// forms; `NO_PROXY` is empty). In a network namespace (the default when available) the
+    /// program's only network is a loopback where the proxy listens, so nothing else can be
+    /// reached at all; without one, Landlock (ABI 4+) limits TCP connections to the proxy's
+    /// port and UDP is not filtered. Refused requests are reported in
+    /// [`Outcome::refused`](crate::Outcome).
     Allow(Vec<HostPort>),
     /// Unrestricted.
     On,
@@ -136,9 +135,15 @@ pub enum Stdin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Limits {
-    /// CPU seconds (`RLIMIT_CPU`: SIGXCPU, then SIGKILL a second later).
+    /// CPU seconds of each process (`RLIMIT_CPU`: SIGXCPU, then SIGKILL a second later).
     pub cpu_secs: Option<u64>,
-    /// Address space in MiB (`RLIMIT_AS`; allocations fail beyond it).
+    /// CPU bandwidth of the whole run in thousandths of a CPU (`500`: half of one CPU), by
+    /// the run's cgroup `cpu.max`; not enforced without a delegated cgroup v2 (the
+    /// [`Enforcement`](crate::Enforcement) notes say so).
+    pub cpus_milli: Option<u64>,
+    /// Memory in MiB: the run's cgroup `memory.max` (resident memory of all its processes,
+    /// no swap; the kernel's OOM killer ends the run) where a cgroup v2 subtree is delegated,
+    /// otherwise `RLIMIT_AS` per process (address space; allocations fail beyond it).
     pub memory_mb: Option<u64>,
     /// Wall-clock time: then SIGTERM to every process of the run, `grace`, SIGKILL.
     pub wall: Option<Duration>,
@@ -146,7 +151,8 @@ pub struct Limits {
     pub grace: Duration,
     /// Bytes of stdout plus stderr, counted before redaction; the run is killed beyond it.
     pub max_output: Option<u64>,
-    /// Processes of the user (`RLIMIT_NPROC`: counts every process of the real user id, so
+    /// Processes: the run's cgroup `pids.max` (tasks of the run) where a cgroup v2 subtree
+    /// is delegated, otherwise `RLIMIT_NPROC` (counts every process of the real user id, so
     /// set it above what the user already runs; not enforced for root).
     pub max_processes: Option<u64>,
     /// Open file descriptors per process (`RLIMIT_NOFILE`).
@@ -157,6 +163,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             cpu_secs: None,
+            cpus_milli: None,
             memory_mb: None,
             wall: None,
             grace: Duration::from_secs(2),
@@ -178,9 +185,12 @@ pub enum Level {
     /// ABI, such as truncate before ABI 3).
     Landlock,
     /// Landlock fully enforces every requested filesystem right, and the network setting is
-    /// enforced (seccomp and Landlock TCP rules when off, Landlock ports when allow-listed).
+    /// enforced (seccomp and Landlock TCP rules when off; when allow-listed, a network
+    /// namespace holding only the proxy, or Landlock limiting TCP to the proxy's port).
     Strict,
-    /// Strict, inside new user and PID (and, with network off, network) namespaces.
+    /// Strict, inside new user and PID namespaces (and mount and network ones when the kernel
+    /// allows: a private `/proc`; with the network off or allow-listed, no network but the
+    /// proxy). An allow-listed network reaches this level only in a network namespace.
     Isolated,
 }
 
@@ -232,12 +242,17 @@ pub struct SandboxSpec {
     pub paths: Vec<PathRule>,
     /// Network access.
     pub network: Network,
+    /// Hosts the proxy refuses even when an allow entry matches them (a policy's
+    /// `network.deny`: `*.example.com` allowed, `admin.example.com` denied); an address entry
+    /// also refuses names that resolve to it. Only used with [`Network::Allow`].
+    #[serde(default)]
+    pub network_deny: Vec<HostPort>,
     /// Standard input.
     pub stdin: Stdin,
     /// Resource limits.
     pub limits: Limits,
-    /// Try user, PID and network namespaces (skipped, and reported, when the kernel refuses
-    /// them).
+    /// Try user, PID, mount and network namespaces (skipped, and reported, when the kernel
+    /// refuses them).
     pub namespaces: bool,
     /// Refuse to start the program below this level.
     pub require: Option<Level>,
@@ -248,6 +263,7 @@ impl Default for SandboxSpec {
         SandboxSpec {
             paths: Vec::new(),
             network: Network::Off,
+            network_deny: Vec::new(),
             stdin: Stdin::Closed,
             limits: Limits::default(),
             namespaces: true,
@@ -278,8 +294,9 @@ impl SandboxSpec {
     /// `/dev/urandom`, `/dev/tty`).
     ///
     /// `/proc` is not among them: without a mount namespace and a `/proc` of its own, it shows
-    /// every process of the machine, and `/proc/<pid>/cmdline` (where secrets passed as arguments live) is
-    /// readable by anyone, Landlock or not.
+    /// every process of the machine, and `/proc/<pid>/cmdline` (where secrets passed as
+    /// arguments live) is readable by anyone, Landlock or not. Allow it when the run is
+    /// `isolated` and its `/proc` is private ([`Enforcement::private_proc`](crate::Enforcement)).
     pub fn allow_system(&mut self) -> &mut Self {
         let optional = |path: &str, rights| PathRule {
             path: PathBuf::from(path),

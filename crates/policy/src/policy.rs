@@ -255,6 +255,15 @@ impl Policy {
             .collect()
     }
 
+    /// The denied `host:port` entries, as written (the executor's proxy refuses them even when
+    /// an allowlist entry matches).
+    pub fn network_denylist(&self) -> Vec<String> {
+        self.net
+            .iter()
+            .flat_map(|l| l.deny.iter().map(|h| h.src.clone()))
+            .collect()
+    }
+
     /// Whether an environment variable may pass to the tool: allowed by every tier that has an
     /// `[environment]` table and denied by none. With no such table nothing passes.
     pub fn env_allowed(&self, name: &str) -> bool {
