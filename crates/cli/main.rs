@@ -12,6 +12,7 @@ mod audit;
 mod env;
 mod hook;
 mod mcp;
+mod mcp_audit;
 mod policy;
 mod rules;
 mod run;

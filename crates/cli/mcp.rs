@@ -1,51 +1,67 @@
-//! `hush mcp [FLAGS] -- SERVER_CMD ARGS`: run an MCP server over stdio behind the guard.
+//! `hush mcp [FLAGS] -- SERVER_CMD ARGS`: run an MCP server over stdio, under the sandbox,
+//! behind the guard.
+//!
+//! Glue only: flags (or a policy) become a `SandboxSpec`, a `Guard` and a `ProxyConfig`;
+//! `hush_exec` starts the server (`Sandbox::spawn_piped`) and `hush_mcp::Proxy` runs between
+//! its pipes and ours. Audit events go to a hush-audit log (`mcp_audit.rs`).
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, ValueEnum};
+use hush_exec::{Level, Network, Rights, Sandbox, SandboxSpec, Status, Stdin};
 use hush_mcp::{
-    AuditEvent, Checker, Decision, PathConfig, Proxy, ProxyConfig, RateConfig, Rules, TrustStore,
-    TtyPrompt,
+    server_id, Checker, Guard, PathConfig, PolicyGuard, Proxy, ProxyConfig, RateConfig, Rules,
+    ServerLevel, TrustStore, TtyPrompt,
 };
 use hush_patterns::{KnownValuesBuilder, RuleSet};
+use hush_policy::{Effect, Loader, PolicyHandle, ReloadEvent, Request, Tier};
+use secrecy::{ExposeSecret, SecretString};
 
+use crate::mcp_audit::McpAudit;
 use crate::Outcome;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Put hush in front of the server in the MCP client's configuration:
-  \"command\": \"hush\", \"args\": [\"mcp\", \"--allow-root\", \"/home/me/project\", \"--\",
+  \"command\": \"hush\", \"args\": [\"mcp\", \"--policy\", \"/home/me/agent.toml\", \"--\",
                              \"npx\", \"@modelcontextprotocol/server-filesystem\", \"/home/me/project\"]
 
-The server is spawned directly (no shell) with hush's environment. Tool calls are checked
-(traversal, roots, sensitive paths, injection, secrets), rate limited, and confirmed on the
-controlling terminal when risky; with no terminal, a confirmation is a denial. Results, errors and
-the server's stderr are redacted. Trust answers are kept in the trust file (see `hush trust`).
+The server runs in the sandbox (as `hush run` runs a command): an empty environment plus the
+variables allowed, its filesystem limited to system directories and the paths allowed, no network
+unless allowed. With --policy, the policy says all of it: which tool calls are allowed, confirmed
+or denied (`[[mcp]]` rules, server named by --server-name), the sandbox, the environment and the
+secrets the server receives from the vault; the server command itself must be allowed by the
+policy's command rules. Without a policy, the flags below are the rules.
 
-Declarative policies (`--policy FILE`) and running the server under the OS sandbox arrive with
-the policy and exec crates; until then the flags below are the rules.")]
+Tool calls are checked (traversal, roots, sensitive paths, injection, secrets), rate limited, and
+confirmed on the controlling terminal when the policy or the risk says so; with no terminal, a
+confirmation is a denial. Results, errors and the server's stderr are redacted. Trust answers are
+kept in the trust file (see `hush trust`); a server trusted as `sandboxed` always runs at the
+strongest sandbox level the machine offers and is refused below `strict`.
+
+Exit status: the server's own; 126 when the policy denies the server command or the sandbox
+level is not reached; 127 when the server is not found; 2 when hush itself failed.")]
 pub(crate) struct McpArgs {
     /// The trust file [default: $XDG_CONFIG_HOME/hush/mcp-trust.json, else
     /// ~/.config/hush/mcp-trust.json].
     #[arg(long, value_name = "FILE")]
     trust_file: Option<PathBuf>,
-    /// Hide this tool from `tools/list` and deny its calls (repeatable).
-    #[arg(long = "block", value_name = "TOOL")]
+    /// Hide this tool from `tools/list` and deny its calls (repeatable; without --policy).
+    #[arg(long = "block", value_name = "TOOL", conflicts_with = "policy")]
     block: Vec<String>,
-    /// Ask before every call of this tool (repeatable).
-    #[arg(long = "confirm", value_name = "TOOL")]
+    /// Ask before every call of this tool (repeatable; without --policy).
+    #[arg(long = "confirm", value_name = "TOOL", conflicts_with = "policy")]
     confirm: Vec<String>,
     /// Paths in tool arguments must resolve inside one of these (repeatable). Without any, only
     /// traversal and sensitive paths are flagged.
     #[arg(long = "allow-root", value_name = "PATH")]
     allow_root: Vec<PathBuf>,
     /// Redact the value of this environment variable everywhere, in every encoding, and treat it
-    /// in tool arguments as exfiltration (repeatable).
+    /// in tool arguments as exfiltration (repeatable; the server does not receive it).
     #[arg(long = "values-from-env", value_name = "NAME")]
     values_from_env: Vec<String>,
     /// Calls a minute per tool (also the burst size).
@@ -60,12 +76,62 @@ pub(crate) struct McpArgs {
     /// Days an "always" answer lasts (0: until revoked).
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     trust_days: u64,
-    /// Append audit events as JSON Lines to this file (created 0600).
+    /// Append every tool call, decision, confirmation and redaction to this hash-chained audit
+    /// log (redacted; `hush audit review FILE`, `hush audit verify FILE`).
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    /// Sign the audit log's checkpoints with this key file (see `hush audit keygen`).
+    #[arg(long, value_name = "FILE", requires = "audit_log")]
+    audit_key: Option<PathBuf>,
+
+    /// The policy: tool rules for the guard, and the sandbox, environment and secrets for the
+    /// server.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Reload the policy when its files change (an invalid edit keeps the last good policy).
+    #[arg(long, requires = "policy")]
+    watch_policy: bool,
+    /// The server's name in the policy's `[[mcp]]` rules [default: from the command:
+    /// `@scope/server-NAME`, `mcp-server-NAME` and `NAME-mcp` give NAME].
+    #[arg(long, value_name = "NAME")]
+    server_name: Option<String>,
+
+    /// Refuse to start the server unless the sandbox reaches LEVEL: basic, landlock, strict or
+    /// isolated.
+    #[arg(long, value_name = "LEVEL")]
+    require_sandbox: Option<Level>,
+    /// Let the server read PATH and everything beneath it (repeatable; without --policy).
+    #[arg(long, value_name = "PATH")]
+    allow_read: Vec<PathBuf>,
+    /// Let the server read, write, create and delete under PATH (repeatable; without --policy).
+    #[arg(long, value_name = "PATH")]
+    allow_write: Vec<PathBuf>,
+    /// Let the server read and execute PATH and everything beneath it (repeatable; without
+    /// --policy).
+    #[arg(long, value_name = "PATH")]
+    allow_exec: Vec<PathBuf>,
+    /// The server's network access: off (no sockets but unix ones) or on (without --policy).
+    #[arg(long, value_enum, default_value_t = NetworkArg::Off)]
+    network: NetworkArg,
+    /// Pass the environment variable NAME to the server (repeatable; everything else is
+    /// dropped).
+    #[arg(long = "env", value_name = "NAME")]
+    env: Vec<String>,
+    /// Pass NAME like --env, and redact its value everywhere (repeatable).
+    #[arg(long = "secret-env", value_name = "NAME")]
+    secret_env: Vec<String>,
+    /// Do not enter user, PID and network namespaces (ignored for `sandboxed` servers).
+    #[arg(long)]
+    no_namespaces: bool,
     /// The server command and its arguments.
     #[arg(required = true, last = true, value_name = "SERVER_CMD")]
     command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NetworkArg {
+    Off,
+    On,
 }
 
 /// The default trust file.
@@ -80,116 +146,251 @@ pub(crate) fn default_trust_file() -> anyhow::Result<PathBuf> {
     Ok(base.join("hush").join("mcp-trust.json"))
 }
 
-fn audit_sink(log: Option<PathBuf>) -> anyhow::Result<hush_mcp::AuditSink> {
-    let file = match log {
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(&path)
-                .with_context(|| format!("cannot open audit log `{}`", path.display()))?;
-            Some(Mutex::new(f))
-        }
-        None => None,
+/// The server's name in a policy, from its command line: the package or program name without
+/// runner and `server-`/`mcp-server-`/`-mcp` decorations.
+fn derive_server_name(command: &[String]) -> String {
+    const RUNNERS: &[&str] = &[
+        "npx", "node", "uvx", "uv", "python", "python3", "pipx", "deno", "bun", "bunx", "run", "-m",
+    ];
+    let base = |s: &str| {
+        let s = s.rsplit('/').next().unwrap_or(s);
+        s.split('@').next().unwrap_or(s).to_string()
     };
-    Ok(Box::new(move |e: &AuditEvent| {
-        if let Some(f) = &file {
-            if let Ok(mut line) = serde_json::to_vec(e) {
-                line.push(b'\n');
-                let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-                let _ = f.write_all(&line);
-            }
-        }
-        // The client shows the server's stderr in its logs: say what hush did, without details
-        // a model could read back.
-        let note = match e {
-            AuditEvent::ToolCall {
-                tool,
-                decision: Decision::Denied,
-                risk,
-                reasons,
-                ..
-            } => {
-                let why: Vec<String> = reasons
-                    .iter()
-                    .map(|r| {
-                        let check = serde_json::to_value(r.check).unwrap_or_default();
-                        format!("{} at {}", check.as_str().unwrap_or("?"), r.at)
-                    })
-                    .collect();
-                Some(format!(
-                    "denied `{tool}` (risk {}{}{})",
-                    risk.as_str(),
-                    if why.is_empty() { "" } else { ": " },
-                    why.join(", ")
-                ))
-            }
-            AuditEvent::RequestDenied { method, risk, .. } => {
-                Some(format!("denied `{method}` (risk {})", risk.as_str()))
-            }
-            AuditEvent::DefinitionChanged { tool, scope, .. } => Some(format!(
-                "the definition of tool `{tool}` changed ({scope}); it is untrusted again"
-            )),
-            AuditEvent::Anomaly { tool, anomaly, .. } => Some(format!(
-                "anomaly `{}` after a call to `{tool}`; later calls are riskier",
-                anomaly.as_str()
-            )),
-            AuditEvent::TrustFileError { error } => Some(format!("warning: {error}")),
-            _ => None,
-        };
-        if let Some(note) = note {
-            // Tool names and argument keys come from the model or the server: no control
-            // characters reach the log or terminal.
-            let note: String = note
-                .chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect();
-            let _ = writeln!(std::io::stderr(), "hush mcp: {note}");
-        }
-    }))
+    let name = command
+        .iter()
+        .map(|a| {
+            // `@scope/server-x@1.2` → `server-x`.
+            let a = a.strip_prefix('@').map_or(a.as_str(), |r| {
+                r.split_once('/').map_or(r, |(_, rest)| rest)
+            });
+            base(a)
+        })
+        .find(|a| !a.is_empty() && !a.starts_with('-') && !RUNNERS.contains(&a.as_str()))
+        .unwrap_or_else(|| command.first().map(|c| base(c)).unwrap_or_default());
+    let name = name
+        .strip_prefix("mcp-server-")
+        .or_else(|| name.strip_prefix("server-"))
+        .or_else(|| name.strip_suffix("-mcp-server"))
+        .or_else(|| name.strip_suffix("-mcp"))
+        .unwrap_or(&name);
+    name.to_string()
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("cannot resolve `{}`", p.display()))
+}
+
+/// The sandbox from the flags (no policy).
+fn flags_spec(args: &McpArgs) -> anyhow::Result<SandboxSpec> {
+    let mut spec = SandboxSpec::new();
+    spec.allow_system();
+    for p in &args.allow_read {
+        spec.allow(absolute(p)?, Rights::READ);
+    }
+    for p in &args.allow_exec {
+        spec.allow(absolute(p)?, Rights::READ_EXECUTE);
+    }
+    for p in &args.allow_write {
+        spec.allow(absolute(p)?, Rights::READ_WRITE);
+    }
+    spec.network = match args.network {
+        NetworkArg::Off => Network::Off,
+        NetworkArg::On => Network::On,
+    };
+    Ok(spec)
+}
+
+fn load_policy(file: &Path, watch: bool) -> anyhow::Result<Arc<PolicyHandle>> {
+    let ctx = crate::policy::context(None)?;
+    let mut loader = Loader::new(ctx);
+    loader.file(Tier::Project, file);
+    let handle = PolicyHandle::new(loader)
+        .with_context(|| format!("cannot load the policy `{}`", file.display()))?;
+    if watch {
+        handle
+            .watch()
+            .with_context(|| format!("cannot watch the policy `{}`", file.display()))?;
+        handle.on_reload(|e| {
+            let line = match e {
+                ReloadEvent::Reloaded { generation } => {
+                    format!("policy reloaded (generation {generation})")
+                }
+                ReloadEvent::Rejected { error } => {
+                    format!("policy edit refused, the last good policy stays: {error}")
+                }
+                _ => return,
+            };
+            let _ = writeln!(std::io::stderr(), "hush mcp: {line}");
+        });
+    }
+    Ok(Arc::new(handle))
+}
+
+/// A refusal before anything runs: the message, exit 126.
+fn refuse(message: &str, audit: &McpAudit) -> Outcome {
+    audit.note(None, message);
+    let _ = writeln!(std::io::stderr(), "hush mcp: error: {message}");
+    Outcome::Exit(126)
 }
 
 pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
     let rules = Arc::new(RuleSet::builtin().context("loading the built-in rules")?);
+    let trust_path = match &args.trust_file {
+        Some(p) => p.clone(),
+        None => default_trust_file()?,
+    };
+    let trust = TrustStore::load(&trust_path)?;
+    let id = server_id(&args.command);
+    let level = trust.effective(&id, "", None, unix_now()).server;
+    let server_name = args
+        .server_name
+        .clone()
+        .unwrap_or_else(|| derive_server_name(&args.command));
+    let policy = args
+        .policy
+        .as_deref()
+        .map(|p| load_policy(p, args.watch_policy))
+        .transpose()?;
+    let sources: Vec<String> = policy
+        .as_ref()
+        .map(|p| {
+            p.current()
+                .sources()
+                .iter()
+                .map(|s| s.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let open_audit = |known| {
+        McpAudit::open(
+            args.audit_log.as_deref(),
+            args.audit_key.as_deref(),
+            sources.clone(),
+            server_name.clone(),
+            known,
+        )
+    };
+
+    let (program, rest) = args
+        .command
+        .split_first()
+        .context("no server command after `--`")?;
+    let mut secrets: Vec<(String, SecretString)> = Vec::new();
+    let mut spec = match &policy {
+        Some(p) => {
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            let request = hush_policy::canonicalize_request(&Request::exec(
+                program.clone(),
+                rest.iter().cloned(),
+                cwd.to_string_lossy(),
+            ));
+            let d = p.evaluate(&request);
+            if d.effect != Effect::Allow {
+                let why = d.reasons.first().cloned().unwrap_or_default();
+                let what = if d.effect == Effect::Confirm {
+                    "needs a confirmation hush mcp cannot ask for before the client connects; \
+                     allow it in the policy"
+                } else {
+                    "is denied by the policy; allow it with a `[[commands]]` rule"
+                };
+                let message = format!("the server command `{program}` {what} ({why})");
+                return Ok(refuse(&message, &open_audit(None)?));
+            }
+            // Until the policy's sandbox mapping lands, the flags give the sandbox.
+            flags_spec(&args)?
+        }
+        None => flags_spec(&args)?,
+    };
+    spec.stdin = Stdin::Closed;
+    spec.namespaces = !args.no_namespaces;
+    spec.require = args.require_sandbox;
+    if level == ServerLevel::Sandboxed {
+        // The strongest the machine offers, and never below strict.
+        spec.namespaces = true;
+        spec.require = Some(spec.require.map_or(Level::Strict, |r| r.max(Level::Strict)));
+    }
+
     let mut known = KnownValuesBuilder::new();
     for name in &args.values_from_env {
         let Some(value) = std::env::var_os(name) else {
             bail!("environment variable `{name}` is not set; set it or drop `--values-from-env {name}`");
         };
-        let bytes = value.into_encoded_bytes();
+        let mut bytes = value.into_encoded_bytes();
         known
             .add(name, &bytes)
             .with_context(|| format!("cannot register `{name}`"))?;
-        let mut bytes = bytes;
         bytes.fill(0);
     }
+    for name in &args.secret_env {
+        let value = std::env::var(name).with_context(|| {
+            format!("environment variable `{name}` (from --secret-env) is not set or not UTF-8")
+        })?;
+        secrets.push((name.clone(), SecretString::from(value)));
+    }
+    for (name, value) in &secrets {
+        known
+            .add(name, value.expose_secret().as_bytes())
+            .with_context(|| format!("cannot register the secret `{name}` for redaction"))?;
+    }
+    let audit = open_audit(Some(
+        known
+            .build_for(&rules)
+            .context("registering secret values")?,
+    ))?;
     let known = Arc::new(
         known
             .build_for(&rules)
             .context("registering secret values")?,
     );
-    let trust_path = match args.trust_file {
-        Some(p) => p,
-        None => default_trust_file()?,
+
+    let helper =
+        std::env::current_exe().context("cannot find the hush binary to run the sandbox helper")?;
+    let mut sandbox = Sandbox::new(helper, program, spec);
+    sandbox.args(rest.iter().cloned()).rules(rules.clone());
+    if let Some(path) = std::env::var_os("PATH") {
+        sandbox.search_path(path);
+    }
+    for name in &args.env {
+        if let Some(value) = std::env::var_os(name) {
+            sandbox.env(name, value);
+        }
+    }
+    for (name, value) in secrets {
+        sandbox.secret_env(&name, value);
+    }
+    let mut server = match sandbox.spawn_piped() {
+        Ok(s) => s,
+        Err(e) => {
+            let code = u8::try_from(e.exit_code()).unwrap_or(125);
+            audit.note(None, &format!("the server did not start: {e}"));
+            let _ = writeln!(std::io::stderr(), "hush mcp: error: {e}");
+            return Ok(Outcome::Exit(code));
+        }
     };
-    let trust = TrustStore::load(&trust_path)?;
+    let enforcement = server.enforcement().clone();
+    if enforcement.level < Level::Strict {
+        let _ = writeln!(std::io::stderr(), "hush mcp: server {enforcement}");
+    }
+    audit.enforcement(&enforcement);
+
     let base = std::env::current_dir().context("cannot read the current directory")?;
     let checker = Checker::new(
         rules.clone(),
         known.clone(),
         PathConfig {
-            roots: args.allow_root,
+            roots: args.allow_root.clone(),
             base,
             home: std::env::var_os("HOME").map(PathBuf::from),
         },
     );
-    let guard = Rules {
-        blocked: args.block,
-        confirm: args.confirm,
+    let guard: Box<dyn Guard> = match &policy {
+        Some(p) => Box::new(PolicyGuard::new(p.clone(), server_name.clone())),
+        None => Box::new(Rules {
+            blocked: args.block.clone(),
+            confirm: args.confirm.clone(),
+        }),
     };
-    let mut config = ProxyConfig::new(args.command.clone(), rules, known, checker, Box::new(guard));
+    let mut config = ProxyConfig::new(args.command.clone(), rules, known, checker, guard);
     config.prompt = Box::new(TtyPrompt {
         device: PathBuf::from("/dev/tty"),
         timeout: Duration::from_secs(args.confirm_timeout),
@@ -200,22 +401,13 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         per_tool: args.rate_limit,
         per_server: args.server_rate_limit,
     };
-    config.audit = audit_sink(args.audit_log)?;
+    config.audit = audit.sink();
 
-    let (program, rest) = args
-        .command
-        .split_first()
-        .context("no server command after `--`")?;
-    let mut child = Command::new(program)
-        .args(rest)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start the server `{program}`"))?;
-    let (Some(server_in), Some(server_out), Some(server_err)) =
-        (child.stdin.take(), child.stdout.take(), child.stderr.take())
-    else {
+    let (Some(server_in), Some(server_out), Some(server_err)) = (
+        server.stdin.take(),
+        server.stdout.take(),
+        server.stderr.take(),
+    ) else {
         bail!("the server's pipes were not set up");
     };
     let proxy = Arc::new(Proxy::new(config));
@@ -226,16 +418,45 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         server_out,
         Some((server_err, std::io::stderr())),
     );
-    if let Err(e) = result {
+    if result.is_err() {
         // Fail closed: nothing more passes once a message can't be checked.
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e.into());
+        server.kill();
     }
-    let status = child.wait().context("waiting for the server")?;
-    Ok(if status.success() {
-        Outcome::Clean
-    } else {
-        Outcome::Failed
+    let ended = server.wait();
+    let status = ended.as_ref().ok().map(|(s, _)| *s);
+    audit.exit(status);
+    audit.close();
+    result?;
+    let (status, _) = ended?;
+    Ok(match status {
+        Status::Exited(0) => Outcome::Clean,
+        Status::Exited(c) => Outcome::Exit(u8::try_from(c).unwrap_or(1)),
+        Status::Signaled(s) => Outcome::Exit(u8::try_from(128 + s).unwrap_or(1)),
+        _ => Outcome::Failed,
     })
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derive_server_name;
+
+    #[test]
+    fn server_names_come_from_the_package_or_program() {
+        let n =
+            |c: &[&str]| derive_server_name(&c.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            n(&["npx", "-y", "@modelcontextprotocol/server-filesystem", "/p"]),
+            "filesystem"
+        );
+        assert_eq!(n(&["uvx", "mcp-server-time"]), "time");
+        assert_eq!(n(&["/venv/bin/mcp-server-git", "--repo", "."]), "git");
+        assert_eq!(n(&["python3", "-m", "weather-mcp"]), "weather");
+        assert_eq!(n(&["my-tool"]), "my-tool");
+    }
 }

@@ -7,7 +7,9 @@
 //!   variables to pass (secret ones are also registered with the redactor), and
 //!   [`run`](Sandbox::run), which streams the program's stdout and stderr through
 //!   [`hush_stream`] redaction and returns an [`Outcome`]: exit status, the [`Enforcement`]
-//!   reached, and why it was stopped, if it was.
+//!   reached, and why it was stopped, if it was. [`spawn_piped`](Sandbox::spawn_piped) starts
+//!   the program the same way but hands back its raw stdin, stdout and stderr ([`Piped`]), for
+//!   a caller that speaks a protocol with it (`hush mcp` and an MCP server).
 //! - The confinement happens in a **helper process**, never in a `pre_exec` hook of the
 //!   (multithreaded) caller: the launcher re-executes a binary of yours with the first
 //!   argument [`HELPER_ARG`], whose `main` calls [`helper_main`] before anything else. The
@@ -65,11 +67,13 @@
 mod confine;
 mod helper;
 mod launch;
+mod piped;
 mod report;
 mod spec;
 mod wire;
 
 pub use helper::helper_main;
 pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, EXIT_STOPPED, HELPER_ARG};
+pub use piped::Piped;
 pub use report::{Enforcement, LandlockState};
 pub use spec::{HostPort, Level, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};

@@ -57,17 +57,19 @@ mod confirm;
 mod guard;
 mod limits;
 mod message;
+mod policy;
 mod proxy;
 mod risk;
 mod trust;
 
 pub use audit::{AuditEvent, Decision};
 pub use confirm::{Answer, Prompt, Question, TtyPrompt};
-pub use guard::{Guard, Rules, ToolCall, Verdict};
+pub use guard::{Guard, Rules, Ruling, ToolCall, Verdict};
 pub use limits::{Anomalies, Anomaly, Limited, RateConfig, RateLimiter, TokenBucket};
 pub use message::{
     canonical_json, classify, definition_hash, parse_frame, Frame, Kind, ParseError,
 };
+pub use policy::PolicyGuard;
 pub use proxy::{
     AuditSink, ClientAction, Proxy, ProxyConfig, ProxyError, DEFAULT_MAX_MESSAGE, DENIED_TEXT,
     RATE_LIMITED_TEXT,

@@ -210,6 +210,24 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Whether some call of `tool` on MCP server `server` can be allowed or confirmed: an allow
+    /// or confirm `[[mcp]]` rule names both, and no deny rule without argument constraints
+    /// does. A client should not see tools for which this is false (`tools/list`).
+    pub fn tool_visible(&self, server: &str, tool: &str) -> bool {
+        let names = |r: &&McpRule| {
+            crate::eval::glob_match(&r.server, server) && crate::eval::glob_match(&r.tool, tool)
+        };
+        let mut reachable = false;
+        for r in self.mcp.iter().filter(names) {
+            match r.meta.effect {
+                Effect::Deny if r.args.is_empty() => return false,
+                Effect::Deny => {}
+                _ => reachable = true,
+            }
+        }
+        reachable
+    }
+
     /// The directories the policy's paths were expanded against.
     pub fn context(&self) -> &Context {
         &self.ctx
