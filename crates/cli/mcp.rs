@@ -423,12 +423,11 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         server.kill();
     }
     let ended = server.wait();
-    let status = ended.as_ref().ok().map(|(s, _)| *s);
+    let status = ended.as_ref().ok().map(|e| e.status);
     audit.exit(status);
     audit.close();
     result?;
-    let (status, _) = ended?;
-    Ok(match status {
+    Ok(match ended?.status {
         Status::Exited(0) => Outcome::Clean,
         Status::Exited(c) => Outcome::Exit(u8::try_from(c).unwrap_or(1)),
         Status::Signaled(s) => Outcome::Exit(u8::try_from(128 + s).unwrap_or(1)),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use hush_patterns::{KnownValues, RuleSet};
+use hush_patterns::{KnownValues, KnownValuesBuilder, RuleSet};
 use hush_stream::{Options, Redaction};
 
 use crate::error::AuditError;
@@ -12,6 +12,10 @@ use crate::error::AuditError;
 pub struct Sanitizer {
     redaction: Option<Redaction>,
     known: KnownValues,
+    /// Values registered while the writer runs ([`Sanitizer::add_known`]), and their compiled
+    /// form; kept apart from `known` so that neither replaces the other.
+    added_src: KnownValuesBuilder,
+    added: KnownValues,
 }
 
 impl Sanitizer {
@@ -20,6 +24,8 @@ impl Sanitizer {
         Sanitizer {
             redaction: Some(Redaction::new(rules, Options::default())),
             known: KnownValues::empty(),
+            added_src: KnownValuesBuilder::new(),
+            added: KnownValues::empty(),
         }
     }
 
@@ -45,13 +51,41 @@ impl Sanitizer {
         Sanitizer {
             redaction: None,
             known: KnownValues::empty(),
+            added_src: KnownValuesBuilder::new(),
+            added: KnownValues::empty(),
         }
+    }
+
+    /// Also redacts `value` (labelled `label`, a name, never the value) from every later
+    /// record: for an executor that learns a secret while it runs (the ones it injects).
+    /// Values stay registered for the writer's life.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::Encode`] when the value is too short to match safely or the values do not
+    /// compile.
+    pub fn add_known(&mut self, label: &str, value: &[u8]) -> Result<(), AuditError> {
+        let Some(r) = &self.redaction else {
+            return Ok(());
+        };
+        self.added_src
+            .add(label, value)
+            .map_err(|e| AuditError::Encode(e.to_string()))?;
+        self.added = self
+            .added_src
+            .build_for(r.rules())
+            .map_err(|e| AuditError::Encode(e.to_string()))?;
+        Ok(())
     }
 
     /// Redacts every string (and object key) in `v`; returns how many replacements were made.
     pub(crate) fn clean(&self, v: &mut serde_json::Value) -> u64 {
         let Some(r) = &self.redaction else { return 0 };
-        clean_value(r, &self.known, v)
+        let mut n = clean_value(r, &self.known, v);
+        if !self.added.is_empty() {
+            n += clean_value(r, &self.added, v);
+        }
+        n
     }
 }
 

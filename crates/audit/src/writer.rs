@@ -185,6 +185,16 @@ impl AuditWriter {
         &self.session
     }
 
+    /// Redacts `value` from every later record, in any encoding (see
+    /// [`Sanitizer::add_known`]): register each secret before handing it to a tool.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::Encode`] when the value cannot be registered.
+    pub fn add_known(&mut self, label: &str, value: &[u8]) -> Result<(), AuditError> {
+        self.sanitizer.add_known(label, value)
+    }
+
     /// Replacements the redactor made so far.
     pub fn redactions(&self) -> u64 {
         self.redactions

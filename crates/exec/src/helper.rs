@@ -122,8 +122,32 @@ fn run_program(
     };
     wire::send_report(&mut sock, &Report::Started(enf))?;
     let (code, signal) = watch(&mut sock, child, req.spec.limits.grace, pid_ns_init)?;
-    wire::send_report(&mut sock, &Report::Exited { code, signal })?;
+    // Every process of the run has been reaped by now, so the children's usage is the run's.
+    let usage = children_usage();
+    wire::send_report(
+        &mut sock,
+        &Report::Exited {
+            code,
+            signal,
+            usage,
+        },
+    )?;
     Ok(0)
+}
+
+/// CPU time and peak memory of the helper's reaped children (the program and its orphans).
+fn children_usage() -> Option<crate::launch::Usage> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let u = getrusage(UsageWho::RUSAGE_CHILDREN).ok()?;
+    let ms = |t: nix::sys::time::TimeVal| {
+        u64::try_from(t.tv_sec()).unwrap_or(0) * 1000
+            + u64::try_from(t.tv_usec()).unwrap_or(0) / 1000
+    };
+    Some(crate::launch::Usage {
+        cpu_ms: ms(u.user_time()) + ms(u.system_time()),
+        // Linux reports KiB.
+        max_rss_kb: u64::try_from(u.max_rss()).unwrap_or(0),
+    })
 }
 
 /// The outer helper of a PID-namespace run: starts the namespace's init (this binary again,

@@ -71,6 +71,36 @@ pub enum ExecError {
     /// The output could not be proven clean (buffer limit), or writing it failed.
     #[error("output redaction failed: {0}")]
     Redaction(#[from] StreamError),
+    /// The policy denied the command, or a confirmation was refused or could not be asked
+    /// (exit code 126). Nothing ran.
+    #[error("denied by policy: {}{}", reasons.join("; "), rules_suffix(rules))]
+    Denied {
+        /// Why, most decisive first.
+        reasons: Vec<String>,
+        /// Ids of the rules that matched.
+        rules: Vec<String>,
+    },
+    /// A secret the policy grants is not in the secret source: the run fails closed
+    /// (exit code 126). Nothing ran.
+    #[error("secret `{name}` (granted as `{env}`) is not in the vault: add it with `hush vault set {name}` or remove the grant from the policy")]
+    MissingSecret {
+        /// The vault entry.
+        name: String,
+        /// The variable it was granted as.
+        env: String,
+    },
+    /// The audit log could not be written: the run is refused (or, if it ran, reported as
+    /// failed) rather than left unaudited.
+    #[error("audit log: {0}")]
+    Audit(#[from] hush_audit::AuditError),
+}
+
+fn rules_suffix(rules: &[String]) -> String {
+    if rules.is_empty() {
+        String::new()
+    } else {
+        format!(" (rule {})", rules.join(", "))
+    }
 }
 
 impl ExecError {
@@ -80,6 +110,7 @@ impl ExecError {
         match self {
             ExecError::NotFound { .. } => 127,
             ExecError::Refused { code, .. } => i32::from(*code),
+            ExecError::Denied { .. } | ExecError::MissingSecret { .. } => 126,
             _ => 125,
         }
     }
@@ -111,6 +142,17 @@ pub enum Stop {
     OutputLimit,
 }
 
+/// Resources the program and every process it started used, as the kernel counted them
+/// (`getrusage(RUSAGE_CHILDREN)` in the helper once all of them are reaped).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Usage {
+    /// User plus system CPU time, milliseconds.
+    pub cpu_ms: u64,
+    /// The largest resident set of any one process, KiB.
+    pub max_rss_kb: u64,
+}
+
 /// The result of a run.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -129,6 +171,8 @@ pub struct Outcome {
     pub program: PathBuf,
     /// Wall-clock time from the launch to the end of the output.
     pub duration: Duration,
+    /// CPU time and peak memory, when the helper could measure them.
+    pub usage: Option<Usage>,
 }
 
 impl Outcome {
@@ -433,6 +477,7 @@ impl Sandbox {
             output_bytes: limit.used.load(Ordering::SeqCst),
             program,
             duration: start.elapsed(),
+            usage: exited.2,
         })
     }
 
@@ -507,28 +552,9 @@ impl Sandbox {
     /// The program's path: as given when it holds a `/`, else the first executable match
     /// in the search path.
     fn resolve(&self) -> Result<PathBuf, ExecError> {
-        let program = Path::new(&self.program);
-        if self.program.as_bytes().contains(&b'/') {
-            return Ok(program.to_path_buf());
-        }
-        let not_found = || ExecError::NotFound {
+        find_program(&self.program, &self.search_path).ok_or_else(|| ExecError::NotFound {
             program: self.program.to_string_lossy().into_owned(),
-        };
-        if self.program.is_empty() {
-            return Err(not_found());
-        }
-        for dir in self.search_path.as_bytes().split(|&b| b == b':') {
-            let dir = if dir.is_empty() {
-                Path::new(".")
-            } else {
-                Path::new(OsStr::from_bytes(dir))
-            };
-            let candidate = dir.join(program);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-        Err(not_found())
+        })
     }
 
     /// The secret values, checked before anything runs (too short to match safely fails).
@@ -558,6 +584,29 @@ impl Sandbox {
         let known = secrets.build_for(&rules).map_err(|e| e.to_string())?;
         Ok((rules, Arc::new(known)))
     }
+}
+
+/// `program` as given when it holds a `/`, else the first file of that name in `search_path`
+/// (a `PATH`-style list).
+pub(crate) fn find_program(program: &OsStr, search_path: &OsStr) -> Option<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Some(PathBuf::from(program));
+    }
+    if program.is_empty() {
+        return None;
+    }
+    search_path
+        .as_bytes()
+        .split(|&b| b == b':')
+        .find_map(|dir| {
+            let dir = if dir.is_empty() {
+                Path::new(".")
+            } else {
+                Path::new(OsStr::from_bytes(dir))
+            };
+            let candidate = dir.join(program);
+            candidate.is_file().then_some(candidate)
+        })
 }
 
 /// A pseudo-terminal for one output stream: (master for the launcher, slave for the program).
@@ -674,12 +723,16 @@ pub(crate) fn control(
     rx: &mpsc::Receiver<Result<Report, serde_json::Error>>,
     ctl: &UnixStream,
     child: &mut Child,
-) -> io::Result<(Result<Enforcement, (u8, String)>, (Status, Option<Stop>))> {
+) -> io::Result<(
+    Result<Enforcement, (u8, String)>,
+    (Status, Option<Stop>, Option<Usage>),
+)> {
     let deadline = limits.wall.map(|w| Instant::now() + w);
     let mut hard_deadline: Option<Instant> = None;
     let mut started = None;
     let mut status = None;
     let mut stopped = None;
+    let mut usage = None;
     loop {
         // Once the program has ended, only the helper's own exit is awaited.
         let wall = deadline.filter(|_| stopped.is_none() && status.is_none());
@@ -698,7 +751,12 @@ pub(crate) fn control(
                 started = Some(Ok(enf));
             }
             Ok(Ok(Report::Refused { code, message })) => started = Some(Err((code, message))),
-            Ok(Ok(Report::Exited { code, signal })) => {
+            Ok(Ok(Report::Exited {
+                code,
+                signal,
+                usage: u,
+            })) => {
+                usage = u;
                 status = match (code, signal) {
                     (Some(c), _) => Some(Status::Exited(c)),
                     (None, Some(s)) => Some(Status::Signaled(s)),
@@ -738,5 +796,5 @@ pub(crate) fn control(
             (None, None) => Status::Exited(125),
         }
     });
-    Ok((started, (status, stopped)))
+    Ok((started, (status, stopped, usage)))
 }

@@ -10,6 +10,9 @@
 //!   reached, and why it was stopped, if it was. [`spawn_piped`](Sandbox::spawn_piped) starts
 //!   the program the same way but hands back its raw stdin, stdout and stderr ([`Piped`]), for
 //!   a caller that speaks a protocol with it (`hush mcp` and an MCP server).
+//! - [`policy_spec`] turns a [`hush_policy::Policy`] into a [`SandboxSpec`] (filesystem rules,
+//!   with denied paths inside allowed directories split around; network mode and allowlist;
+//!   limits; stdin) plus notes on what the kernel cannot enforce exactly.
 //! - The confinement happens in a **helper process**, never in a `pre_exec` hook of the
 //!   (multithreaded) caller: the launcher re-executes a binary of yours with the first
 //!   argument [`HELPER_ARG`], whose `main` calls [`helper_main`] before anything else. The
@@ -65,15 +68,21 @@
 #![warn(missing_docs)]
 
 mod confine;
+mod confirm;
+mod executor;
 mod helper;
 mod launch;
 mod piped;
+mod policy;
 mod report;
 mod spec;
 mod wire;
 
+pub use confirm::{Answer, Confirm, NoConfirm, Question, TtyConfirm};
+pub use executor::{AuditSink, Executor, NoSecrets, SecretSource};
 pub use helper::helper_main;
-pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, EXIT_STOPPED, HELPER_ARG};
-pub use piped::Piped;
+pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, Usage, EXIT_STOPPED, HELPER_ARG};
+pub use piped::{Piped, PipedEnd};
+pub use policy::{policy_spec, MAX_ENTRIES};
 pub use report::{Enforcement, LandlockState};
 pub use spec::{HostPort, Level, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};

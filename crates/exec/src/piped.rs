@@ -10,11 +10,22 @@ use std::process::{ChildStderr, ChildStdout};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use crate::launch::{control, report_reader, ExecError, Sandbox, Started, Status, Stop};
+use crate::launch::{control, report_reader, ExecError, Sandbox, Started, Status, Stop, Usage};
 use crate::report::Enforcement;
 
-/// The end of a piped run: how the program ended, and why it was stopped, if it was.
-type Ended = io::Result<(Status, Option<Stop>)>;
+/// How a piped run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PipedEnd {
+    /// How the program ended.
+    pub status: Status,
+    /// Set when the launcher stopped the run (the wall clock).
+    pub stopped: Option<Stop>,
+    /// CPU time and peak memory, when the helper could measure them.
+    pub usage: Option<Usage>,
+}
+
+type Ended = io::Result<PipedEnd>;
 
 /// A running program with its standard streams as raw pipes (see [`Sandbox::spawn_piped`]).
 ///
@@ -96,7 +107,11 @@ impl Sandbox {
                 };
                 let (started, ended) = control(&limits, Some(&on_start), &rx, &ctl, &mut child)?;
                 match started {
-                    Ok(_) => Ok(ended),
+                    Ok(_) => Ok(PipedEnd {
+                        status: ended.0,
+                        stopped: ended.1,
+                        usage: ended.2,
+                    }),
                     Err((code, message)) => Err(io::Error::other(Refusal { code, message })),
                 }
             })
@@ -167,7 +182,7 @@ impl Piped {
     ///
     /// # Errors
     /// [`ExecError::Helper`] when the helper could not be followed.
-    pub fn wait(mut self) -> Result<(Status, Option<Stop>), ExecError> {
+    pub fn wait(mut self) -> Result<PipedEnd, ExecError> {
         drop(self.stdin.take());
         let ended = match self.supervisor.take().map(JoinHandle::join) {
             Some(Ok(r)) => r,

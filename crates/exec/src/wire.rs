@@ -69,6 +69,9 @@ pub(crate) enum Report {
     Exited {
         code: Option<i32>,
         signal: Option<i32>,
+        /// What the program and every process it started used (missing from older helpers).
+        #[serde(default)]
+        usage: Option<crate::launch::Usage>,
     },
 }
 
