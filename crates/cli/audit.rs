@@ -333,15 +333,16 @@ pub(crate) fn decision_event(id: &str, d: &Decision, latency: Duration) -> Event
     }
 }
 
-/// Opens the log `hush policy explain --audit` appends to.
+/// Opens an audit log for `tool` (`hush policy explain --audit`, `hush run --audit-log`).
 pub(crate) fn open_writer(
     log: &Path,
     key: Option<&PathBuf>,
     policy: &[PathBuf],
+    tool: &str,
 ) -> anyhow::Result<hush_audit::AuditWriter> {
     let key = key.map(|k| CheckpointKey::load(k)).transpose()?;
     let mut opts = hush_audit::Options::default();
-    opts.tool = "hush policy explain".into();
+    opts.tool = tool.into();
     opts.policy = policy.iter().map(|p| p.display().to_string()).collect();
     let sanitizer =
         hush_audit::Sanitizer::builtin().context("cannot build the redactor for audit records")?;

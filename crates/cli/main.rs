@@ -16,6 +16,7 @@ mod mcp_audit;
 mod policy;
 mod rules;
 mod run;
+mod run_policy;
 mod scan;
 mod trust;
 mod vault;

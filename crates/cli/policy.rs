@@ -233,7 +233,12 @@ fn explain(a: &ExplainArgs) -> anyhow::Result<Outcome> {
     let d = policy.evaluate(&request);
     let latency = start.elapsed();
     if let Some(log) = &a.audit {
-        let mut w = crate::audit::open_writer(log, a.audit_key.as_ref(), policy.sources())?;
+        let mut w = crate::audit::open_writer(
+            log,
+            a.audit_key.as_ref(),
+            policy.sources(),
+            "hush policy explain",
+        )?;
         let id = format!("{}-1", w.session());
         w.append(&crate::audit::request_event(&id, &request))?;
         w.append(&crate::audit::decision_event(&id, &d, latency))?;

@@ -35,75 +35,123 @@ Exit status: the command's own; 128+N when it was killed by signal N; 124 when h
 (--timeout, --max-output); 125 when hush itself failed; 126 when the command could not be \
 executed or the sandbox level was not reached; 127 when it was not found.
 
-This is the policy-free form: the policy-driven `hush run --policy FILE -- CMD` (with secrets \
-from the vault and an audit log) arrives with the policy crate.")]
+With --policy FILE the policy decides instead of the flags: the command must be allowed \
+(deny exits 126 with the reasons and rule ids on stderr; `confirm` asks on /dev/tty and \
+denies with no terminal or no answer in 60 s), the environment is the variables the policy's \
+[environment] allows plus the secrets it grants, taken from the vault (--vault, else \
+$HUSH_VAULT or the default vault; unlocked only when a secret is granted, with \
+--passphrase-fd, HUSH_VAULT_PASSPHRASE_FILE, the keyring or a prompt), and the sandbox \
+follows its filesystem, network and limits. --audit-log records every step, with no secret.
+
+--commands FILE (or - for stdin) runs one command per line, each a JSON array of strings \
+([\"git\", \"status\"]), in turn, under one audit session; blank lines are skipped. After \
+each, `hush: [N] exit CODE` goes to stderr. The exit status is 0 when every command exited \
+0, else the last non-zero one. --watch-policy reloads the policy when its files change \
+(checked again before every command, so an edit applies to the next one); an invalid edit \
+keeps the last good policy.")]
 pub(crate) struct RunArgs {
+    /// Decide, confine and inject secrets with this policy file (see docs/policy.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "network", "allow_read", "allow_write", "allow_exec", "env", "secret_env", "stdin",
+        "timeout", "max_output", "max_cpu", "max_memory", "max_processes", "max_open_files",
+    ])]
+    pub(crate) policy: Option<PathBuf>,
+    /// The directory `${workspace}` stands for in the policy [default: the current directory].
+    #[arg(long, value_name = "DIR", requires = "policy")]
+    pub(crate) workspace: Option<PathBuf>,
+    /// The vault granted secrets come from [default: $HUSH_VAULT, else
+    /// $XDG_DATA_HOME/hush/vault].
+    #[arg(long, value_name = "PATH", requires = "policy")]
+    pub(crate) vault: Option<PathBuf>,
+    /// Read the vault passphrase from file descriptor N (up to the first newline).
+    #[arg(long, value_name = "N", requires = "policy")]
+    pub(crate) passphrase_fd: Option<u32>,
+    /// Append every step to this audit log (hash-chained, redacted).
+    #[arg(long, value_name = "LOG", requires = "policy")]
+    pub(crate) audit_log: Option<PathBuf>,
+    /// Sign the audit log's checkpoints with this key file (see `hush audit keygen`).
+    #[arg(long, value_name = "FILE", requires = "audit_log")]
+    pub(crate) audit_key: Option<PathBuf>,
+    /// Reload the policy when its files change; the next command uses the edit.
+    #[arg(long, requires = "policy")]
+    pub(crate) watch_policy: bool,
+    /// Run the commands in FILE (`-`: stdin), one JSON array of strings per line, in turn.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "policy",
+        conflicts_with = "command"
+    )]
+    pub(crate) commands: Option<PathBuf>,
     /// Refuse to run unless the sandbox reaches LEVEL: basic, landlock, strict or isolated.
     #[arg(long, value_name = "LEVEL")]
-    require_sandbox: Option<Level>,
+    pub(crate) require_sandbox: Option<Level>,
     /// Network access: off (no sockets but unix ones) or on.
     #[arg(long, value_enum, default_value_t = NetworkArg::Off)]
-    network: NetworkArg,
+    pub(crate) network: NetworkArg,
     /// Allow reading PATH and everything beneath it (repeatable).
     #[arg(long, value_name = "PATH")]
-    allow_read: Vec<PathBuf>,
+    pub(crate) allow_read: Vec<PathBuf>,
     /// Allow reading, writing, creating and deleting under PATH (repeatable).
     #[arg(long, value_name = "PATH")]
-    allow_write: Vec<PathBuf>,
+    pub(crate) allow_write: Vec<PathBuf>,
     /// Allow reading and executing PATH and everything beneath it (repeatable).
     #[arg(long, value_name = "PATH")]
-    allow_exec: Vec<PathBuf>,
+    pub(crate) allow_exec: Vec<PathBuf>,
     /// Pass the environment variable NAME to the command (repeatable; everything else is dropped).
     #[arg(long = "env", value_name = "NAME")]
-    env: Vec<String>,
+    pub(crate) env: Vec<String>,
     /// Pass NAME like --env, and redact its value from the output in any encoding (repeatable).
     #[arg(long = "secret-env", value_name = "NAME")]
-    secret_env: Vec<String>,
+    pub(crate) secret_env: Vec<String>,
     /// Let the command read hush's standard input.
     #[arg(long)]
-    stdin: bool,
+    pub(crate) stdin: bool,
     /// Give the command a terminal for stdout and one for stderr, so it colours and flushes
     /// its output as on a terminal (still redacted, the two streams still apart; most tools
     /// also need `--env TERM` to colour).
     #[arg(long)]
-    tty: bool,
+    pub(crate) tty: bool,
     /// Stop the command after SECS seconds: SIGTERM to all its processes, SIGKILL 2 s later.
     #[arg(long, value_name = "SECS")]
-    timeout: Option<f64>,
+    pub(crate) timeout: Option<f64>,
     /// Stop the command once it has written BYTES bytes to stdout and stderr together.
     #[arg(long, value_name = "BYTES")]
-    max_output: Option<u64>,
+    pub(crate) max_output: Option<u64>,
     /// CPU time limit in seconds (RLIMIT_CPU).
     #[arg(long, value_name = "SECS")]
-    max_cpu: Option<u64>,
+    pub(crate) max_cpu: Option<u64>,
     /// Address-space limit in MiB (RLIMIT_AS).
     #[arg(long, value_name = "MB")]
-    max_memory: Option<u64>,
+    pub(crate) max_memory: Option<u64>,
     /// Limit on the user's processes (RLIMIT_NPROC; not enforced for root).
     #[arg(long, value_name = "N")]
-    max_processes: Option<u64>,
+    pub(crate) max_processes: Option<u64>,
     /// Limit on open files per process (RLIMIT_NOFILE).
     #[arg(long, value_name = "N")]
-    max_open_files: Option<u64>,
+    pub(crate) max_open_files: Option<u64>,
     /// Do not enter user, PID and network namespaces.
     #[arg(long)]
-    no_namespaces: bool,
+    pub(crate) no_namespaces: bool,
     /// Print the sandbox level and mechanisms reached to stderr as the command starts (always
     /// printed below `strict`).
     #[arg(short, long)]
-    verbose: bool,
+    pub(crate) verbose: bool,
     /// The command and its arguments.
-    #[arg(required = true, last = true, value_name = "CMD")]
-    command: Vec<OsString>,
+    #[arg(required_unless_present = "commands", last = true, value_name = "CMD")]
+    pub(crate) command: Vec<OsString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum NetworkArg {
+pub(crate) enum NetworkArg {
     Off,
     On,
 }
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    if args.policy.is_some() {
+        return crate::run_policy::run(args);
+    }
     let mut spec = SandboxSpec::new();
     spec.allow_system();
     for p in &args.allow_read {
@@ -198,6 +246,6 @@ fn absolute(p: &std::path::Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("cannot resolve `{}`", p.display()))
 }
 
-fn exit_byte(code: i32) -> u8 {
+pub(crate) fn exit_byte(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(125)
 }

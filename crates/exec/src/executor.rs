@@ -103,6 +103,25 @@ pub struct Executor {
     search_path: OsString,
     rules: Option<Arc<RuleSet>>,
     next_id: AtomicU64,
+    close_stdin: bool,
+    /// Set by [`Executor::reload_on_change`]: the policy files' stamps at the last load.
+    stamps: Option<Mutex<Vec<Stamp>>>,
+}
+
+/// What identifies a file's version: path, and (inode, length, mtime) when it exists.
+type Stamp = (PathBuf, Option<(u64, u64, std::time::SystemTime)>);
+
+fn stamps(paths: &[PathBuf]) -> Vec<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    paths
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.ino(), m.len(), m.modified().ok()?)));
+            (p.clone(), m)
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for Executor {
@@ -136,6 +155,8 @@ impl Executor {
             search_path: OsString::from("/usr/local/bin:/usr/bin:/bin"),
             rules: None,
             next_id: AtomicU64::new(1),
+            close_stdin: false,
+            stamps: None,
         }
     }
 
@@ -202,6 +223,22 @@ impl Executor {
         self
     }
 
+    /// Before every run, checks whether a policy file changed (inode, length, modification
+    /// time) and reloads it if so, so the run uses the edit even when a
+    /// [`watch`](PolicyHandle::watch)er has not seen it yet. An invalid edit keeps the last
+    /// good policy and is audited as a note.
+    pub fn reload_on_change(&mut self, yes: bool) -> &mut Self {
+        self.stamps = yes.then(|| Mutex::new(stamps(self.policy.current().sources())));
+        self
+    }
+
+    /// Closes the tool's stdin even when the policy allows it (the caller's stdin carries
+    /// something else, such as a command stream).
+    pub fn close_stdin(&mut self, yes: bool) -> &mut Self {
+        self.close_stdin = yes;
+        self
+    }
+
     /// The policy handle.
     pub fn policy(&self) -> &PolicyHandle {
         &self.policy
@@ -227,6 +264,7 @@ impl Executor {
         E: Write + Send,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed).to_string();
+        self.refresh_policy(&id)?;
         let shown: Vec<String> = argv
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
@@ -359,6 +397,9 @@ impl Executor {
         let (mut spec, notes) = policy_spec(&policy)?;
         spec.require = self.require;
         spec.namespaces = self.namespaces;
+        if self.close_stdin {
+            spec.stdin = crate::spec::Stdin::Closed;
+        }
         let mut sandbox = Sandbox::new(&self.helper, &resolved, spec);
         sandbox
             .args(args.iter().cloned())
@@ -461,6 +502,27 @@ impl Executor {
             rules: outcome.redactions.clone(),
         })?;
         Ok(())
+    }
+
+    fn refresh_policy(&self, id: &str) -> Result<(), ExecError> {
+        let Some(last) = &self.stamps else {
+            return Ok(());
+        };
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        let paths: Vec<PathBuf> = last.iter().map(|(p, _)| p.clone()).collect();
+        if stamps(&paths) == *last {
+            return Ok(());
+        }
+        let note = match self.policy.reload() {
+            Ok(generation) => format!("policy reloaded (generation {generation})"),
+            Err(e) => format!("policy edit refused, the last good policy stays: {e}"),
+        };
+        *last = stamps(self.policy.current().sources());
+        drop(last);
+        self.record(&Event::Note {
+            id: Some(id.to_string()),
+            message: note,
+        })
     }
 
     fn record(&self, event: &Event) -> Result<(), ExecError> {

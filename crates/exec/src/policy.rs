@@ -212,6 +212,8 @@ struct Pattern {
     rest: Option<String>,
     /// Matches the pattern (and, for `dir/**`, `dir`).
     matcher: Vec<GlobMatcher>,
+    /// The pattern's components, one matcher each; `None` for `**`.
+    comps: Vec<Option<GlobMatcher>>,
 }
 
 impl Pattern {
@@ -243,12 +245,37 @@ impl Pattern {
         if let Some(dir) = src.strip_suffix("/**").filter(|d| !d.is_empty()) {
             matcher.push(glob(dir)?);
         }
+        let mut comps = Vec::new();
+        for c in trimmed.split('/').filter(|c| !c.is_empty()) {
+            comps.push(if c == "**" { None } else { Some(glob(c)?) });
+        }
         Some(Pattern {
             src: src.to_string(),
             base,
             rest,
             matcher,
+            comps,
         })
+    }
+
+    /// Whether something at or beneath `dir` could match (prunes the search).
+    fn could_match_beneath(&self, dir: &Path) -> bool {
+        let names: Vec<&std::ffi::OsStr> = dir
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        fn extend(pc: &[Option<GlobMatcher>], xs: &[&std::ffi::OsStr]) -> bool {
+            match (pc.first(), xs.first()) {
+                (_, None) => true,
+                (None, Some(_)) => false,
+                (Some(None), Some(_)) => extend(&pc[1..], xs) || extend(pc, &xs[1..]),
+                (Some(Some(m)), Some(x)) => m.is_match(x) && extend(&pc[1..], &xs[1..]),
+            }
+        }
+        extend(&self.comps, &names)
     }
 
     /// A directory and everything beneath, or a single path: what Landlock expresses.
@@ -326,7 +353,7 @@ fn filesystem(policy: &Policy, budget: &mut usize, notes: &mut Vec<String>) -> V
         // Denied paths strictly inside `root`, with the rights they lose.
         let mut inside: BTreeMap<PathBuf, Rights> = BTreeMap::new();
         for d in denies.iter().filter(|d| overlaps(rights, d.rights)) {
-            denied_inside(d, &root, budget, &mut inside, notes);
+            denied_inside(d, &root, rights, budget, &mut inside, notes);
         }
         if inside.is_empty() {
             out.push(PathRule {
@@ -386,7 +413,7 @@ fn allow_pattern(
         return;
     }
     let mut found = Vec::new();
-    let complete = walk(&pattern.base, budget, &mut |p, is_dir| {
+    let complete = walk(&pattern, &pattern.base, budget, &mut |p, is_dir| {
         if !is_dir && pattern.is_match(p) {
             found.push(p.to_path_buf());
         }
@@ -404,6 +431,7 @@ fn allow_pattern(
 fn denied_inside(
     d: &Deny,
     root: &Path,
+    rights: Rights,
     budget: &mut usize,
     inside: &mut BTreeMap<PathBuf, Rights>,
     notes: &mut Vec<String>,
@@ -414,8 +442,15 @@ fn denied_inside(
     };
     if d.pattern.is_subtree() {
         let target = resolve(&d.pattern.base);
-        if target.starts_with(root) && target != root {
-            add(existing_ancestor(&target, root));
+        if !target.starts_with(root) || target == root {
+            return;
+        }
+        if std::fs::symlink_metadata(&target).is_ok() {
+            add(target);
+        } else if d.rights.create && rights.create {
+            // Not there yet: keep it from being created, and nothing else.
+            let e = inside.entry(existing_ancestor(&target, root)).or_default();
+            e.create = true;
         }
         return;
     }
@@ -428,7 +463,7 @@ fn denied_inside(
         return;
     };
     let mut found = Vec::new();
-    let complete = walk(&start, budget, &mut |p, _| {
+    let complete = walk(&d.pattern, &start, budget, &mut |p, _| {
         if p != root && d.pattern.is_match(p) {
             found.push(p.to_path_buf());
         }
@@ -459,22 +494,30 @@ fn add_all_lost(root: &Path, rights: Rights, inside: &mut BTreeMap<PathBuf, Righ
     }
 }
 
-/// `target` if it exists, else its deepest existing ancestor below `root` (or `root`'s child
-/// on the way, when nothing below exists: then `target`'s parent chain starts at `root`).
+/// The deepest existing directory on the way from `root` to `target` (`root` itself when
+/// nothing below it exists).
 fn existing_ancestor(target: &Path, root: &Path) -> PathBuf {
     let mut p = target.to_path_buf();
     while p != root && std::fs::symlink_metadata(&p).is_err() {
         match p.parent() {
-            Some(parent) if parent.starts_with(root) && parent != root => p = parent.to_path_buf(),
-            _ => break,
+            Some(parent) if parent.starts_with(root) => p = parent.to_path_buf(),
+            _ => return root.to_path_buf(),
         }
     }
     p
 }
 
-/// Visits every entry beneath `start` (not following symlinks), depth first, within the
-/// budget. Returns false when the budget ran out.
-fn walk(start: &Path, budget: &mut usize, visit: &mut dyn FnMut(&Path, bool)) -> bool {
+/// Visits the entries beneath `start` where `pattern` could match (not following symlinks),
+/// depth first, within the budget. Returns false when the budget ran out.
+fn walk(
+    pattern: &Pattern,
+    start: &Path,
+    budget: &mut usize,
+    visit: &mut dyn FnMut(&Path, bool),
+) -> bool {
+    if !pattern.could_match_beneath(start) {
+        return true;
+    }
     let mut stack = vec![start.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -486,6 +529,9 @@ fn walk(start: &Path, budget: &mut usize, visit: &mut dyn FnMut(&Path, bool)) ->
             }
             *budget -= 1;
             let path = entry.path();
+            if !pattern.could_match_beneath(&path) {
+                continue;
+            }
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             visit(&path, is_dir);
             if is_dir {
@@ -496,8 +542,8 @@ fn walk(start: &Path, budget: &mut usize, visit: &mut dyn FnMut(&Path, bool)) ->
     true
 }
 
-/// Grants `rights` on `dir` and beneath except for `nodes` (paths strictly beneath `dir`, each
-/// losing its rights there and beneath). Returns false when the budget ran out (the entries
+/// Grants `rights` on `dir` and beneath except for `nodes` (paths at or beneath `dir`, each
+/// losing its rights there and beneath; `dir` itself losing some only for its own rule). Returns false when the budget ran out (the entries
 /// not visited then keep only `dir`'s reduced rights).
 fn split(
     dir: &Path,
@@ -659,6 +705,8 @@ mod tests {
         // `.env` would be created in `ws`, which keeps no create right of its own.
         assert!(!granted(&spec, &root.join("ws")).create);
         assert!(granted(&spec, &root.join("ws/sub")).create);
+        // Only the right to create it is taken away.
+        assert!(granted(&spec, &root.join("ws")).read);
         assert!(rights_on(&spec, &root.join("ws/.env")).is_empty());
     }
 
