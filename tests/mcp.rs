@@ -10,15 +10,15 @@ use serde_json::{json, Value};
 
 use crate::util::{available, fake_token};
 
-const DENIED: &str = "hush: this tool call was denied by the user's security policy.";
+pub(crate) const DENIED: &str = "hush: this tool call was denied by the user's security policy.";
 
-fn server() -> PathBuf {
+pub(crate) fn server() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/fake_server.py")
 }
 
 /// The Python interpreter behind `python3` (not a shim: the server runs it in the sandbox) and
 /// the `hush mcp` flags that let it run there: execute its prefixes, read the test servers.
-fn python() -> &'static (String, Vec<String>) {
+pub(crate) fn python() -> &'static (String, Vec<String>) {
     static PYTHON: std::sync::OnceLock<(String, Vec<String>)> = std::sync::OnceLock::new();
     PYTHON.get_or_init(|| {
         let out = Command::new("python3")
@@ -40,19 +40,19 @@ fn python() -> &'static (String, Vec<String>) {
     })
 }
 
-fn py() -> String {
+pub(crate) fn py() -> String {
     python().0.clone()
 }
 
-struct Run {
-    stdout: Vec<u8>,
-    stderr: String,
-    code: i32,
+pub(crate) struct Run {
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
+    pub(crate) code: i32,
 }
 
 impl Run {
     /// Output lines parsed as JSON.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         self.stdout
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
@@ -61,7 +61,7 @@ impl Run {
     }
 
     /// The message answering `id`.
-    fn reply(&self, id: Value) -> Value {
+    pub(crate) fn reply(&self, id: Value) -> Value {
         self.messages()
             .into_iter()
             .find(|m| m.get("id") == Some(&id))
@@ -74,7 +74,7 @@ impl Run {
     }
 
     /// The raw lines the server received (the reply to the final `debug/received`).
-    fn received(&self) -> Vec<String> {
+    pub(crate) fn received(&self) -> Vec<String> {
         let r = self.reply(json!("dbg"));
         r["result"]["lines"]
             .as_array()
@@ -85,7 +85,7 @@ impl Run {
     }
 }
 
-fn spawn(mut cmd: Command) -> std::process::Child {
+pub(crate) fn spawn(mut cmd: Command) -> std::process::Child {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -95,7 +95,7 @@ fn spawn(mut cmd: Command) -> std::process::Child {
 
 /// Feeds `input` lines (each gets `\n`) plus a final `debug/received` to `cmd`, closes stdin and
 /// waits.
-fn feed(cmd: Command, input: &[String]) -> Run {
+pub(crate) fn feed(cmd: Command, input: &[String]) -> Run {
     let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();
     let mut all = String::new();
@@ -139,12 +139,12 @@ fn direct(server_args: &[&str]) -> Command {
     c
 }
 
-fn call(id: u64, tool: &str, args: Value) -> String {
+pub(crate) fn call(id: u64, tool: &str, args: Value) -> String {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}})
         .to_string()
 }
 
-fn denied_text(reply: &Value) -> &str {
+pub(crate) fn denied_text(reply: &Value) -> &str {
     assert_eq!(reply["result"]["isError"], json!(true), "{reply}");
     reply["result"]["content"][0]["text"].as_str().unwrap()
 }
@@ -275,7 +275,7 @@ fn mcp_hides_and_denies_blocked_tools() {
 }
 
 /// `hush audit review --format json` of a log, after checking it verifies.
-fn review(log: &Path) -> Value {
+pub(crate) fn review(log: &Path) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_hush"))
         .args(["audit", "review", "--format", "json"])
         .arg(log)
@@ -292,7 +292,7 @@ fn review(log: &Path) -> Value {
 }
 
 /// The answers recorded in a log's confirmations.
-fn answers(log: &Path) -> Vec<Value> {
+pub(crate) fn answers(log: &Path) -> Vec<Value> {
     review(log)["review"]["calls"]
         .as_array()
         .unwrap()
@@ -603,7 +603,7 @@ fn mcp_trust_suspend_revoke_and_resume() {
 }
 
 /// Sends each request and waits for its answer, as a real client does; then stdin is closed.
-fn converse(cmd: Command, requests: &[String]) -> Run {
+pub(crate) fn converse(cmd: Command, requests: &[String]) -> Run {
     use std::io::BufRead;
     let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();

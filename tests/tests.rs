@@ -4,6 +4,7 @@ mod util;
 
 mod audit;
 mod mcp;
+mod mcp_policy;
 mod policy;
 mod precommit;
 mod rules;

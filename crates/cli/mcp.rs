@@ -5,14 +5,15 @@
 //! `hush_exec` starts the server (`Sandbox::spawn_piped`) and `hush_mcp::Proxy` runs between
 //! its pipes and ours. Audit events go to a hush-audit log (`mcp_audit.rs`).
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
-use hush_exec::{Level, Network, Rights, Sandbox, SandboxSpec, Status, Stdin};
+use clap::Args;
+use hush_exec::{Level, Sandbox, SandboxSpec, SecretSource, Status, Stdin};
 use hush_mcp::{
     server_id, Checker, Guard, PathConfig, PolicyGuard, Proxy, ProxyConfig, RateConfig, Rules,
     ServerLevel, TrustStore, TtyPrompt,
@@ -22,6 +23,7 @@ use hush_policy::{Effect, Loader, PolicyHandle, ReloadEvent, Request, Tier};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::mcp_audit::McpAudit;
+use crate::run::NetworkArg;
 use crate::Outcome;
 
 #[derive(Debug, Args)]
@@ -101,37 +103,39 @@ pub(crate) struct McpArgs {
     #[arg(long, value_name = "LEVEL")]
     require_sandbox: Option<Level>,
     /// Let the server read PATH and everything beneath it (repeatable; without --policy).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "policy")]
     allow_read: Vec<PathBuf>,
     /// Let the server read, write, create and delete under PATH (repeatable; without --policy).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "policy")]
     allow_write: Vec<PathBuf>,
     /// Let the server read and execute PATH and everything beneath it (repeatable; without
     /// --policy).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "policy")]
     allow_exec: Vec<PathBuf>,
     /// The server's network access: off (no sockets but unix ones) or on (without --policy).
-    #[arg(long, value_enum, default_value_t = NetworkArg::Off)]
+    #[arg(long, value_enum, default_value_t = NetworkArg::Off, conflicts_with = "policy")]
     network: NetworkArg,
     /// Pass the environment variable NAME to the server (repeatable; everything else is
-    /// dropped).
-    #[arg(long = "env", value_name = "NAME")]
+    /// dropped; with --policy, its `[environment]` decides).
+    #[arg(long = "env", value_name = "NAME", conflicts_with = "policy")]
     env: Vec<String>,
-    /// Pass NAME like --env, and redact its value everywhere (repeatable).
-    #[arg(long = "secret-env", value_name = "NAME")]
+    /// Pass NAME like --env, and redact its value everywhere (repeatable; with --policy, its
+    /// `[[secrets]]` grants come from the vault).
+    #[arg(long = "secret-env", value_name = "NAME", conflicts_with = "policy")]
     secret_env: Vec<String>,
+    /// The vault granted secrets come from [default: $HUSH_VAULT, else
+    /// $XDG_DATA_HOME/hush/vault].
+    #[arg(long, value_name = "PATH", requires = "policy")]
+    vault: Option<PathBuf>,
+    /// Read the vault passphrase from file descriptor N (up to the first newline).
+    #[arg(long, value_name = "N", requires = "policy")]
+    passphrase_fd: Option<u32>,
     /// Do not enter user, PID and network namespaces (ignored for `sandboxed` servers).
     #[arg(long)]
     no_namespaces: bool,
     /// The server command and its arguments.
     #[arg(required = true, last = true, value_name = "SERVER_CMD")]
     command: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum NetworkArg {
-    Off,
-    On,
 }
 
 /// The default trust file.
@@ -147,26 +151,62 @@ pub(crate) fn default_trust_file() -> anyhow::Result<PathBuf> {
 }
 
 /// The server's name in a policy, from its command line: the package or program name without
-/// runner and `server-`/`mcp-server-`/`-mcp` decorations.
+/// runner and `server-`/`mcp-server-`/`-mcp` decorations. A script path names its package
+/// (`node_modules/@scope/server-x/dist/index.js` → `x`) or, failing that, its directory.
 fn derive_server_name(command: &[String]) -> String {
     const RUNNERS: &[&str] = &[
-        "npx", "node", "uvx", "uv", "python", "python3", "pipx", "deno", "bun", "bunx", "run", "-m",
+        "npx", "node", "uvx", "uv", "python", "python3", "pipx", "deno", "bun", "bunx", "run",
+        "-m", "-y", "--yes",
     ];
-    let base = |s: &str| {
-        let s = s.rsplit('/').next().unwrap_or(s);
-        s.split('@').next().unwrap_or(s).to_string()
+    const GENERIC: &[&str] = &[
+        "index.js",
+        "index.mjs",
+        "index.cjs",
+        "index.ts",
+        "main.js",
+        "server.js",
+        "main.py",
+        "server.py",
+        "__main__.py",
+        "dist",
+        "build",
+        "lib",
+        "src",
+        "bin",
+        "out",
+    ];
+    let strip_version = |s: &str| s.split('@').next().unwrap_or(s).to_string();
+    let name_of = |arg: &str| -> String {
+        if let Some(scoped) = arg.strip_prefix('@') {
+            // `@scope/server-x@1.2` → `server-x`.
+            let rest = scoped.split_once('/').map_or(scoped, |(_, rest)| rest);
+            return strip_version(rest);
+        }
+        if !arg.contains('/') {
+            return strip_version(arg);
+        }
+        let parts: Vec<&str> = arg.split('/').filter(|p| !p.is_empty()).collect();
+        if let Some(i) = parts.iter().rposition(|p| *p == "node_modules") {
+            match parts.get(i + 1) {
+                Some(scope) if scope.starts_with('@') => {
+                    return parts.get(i + 2).map_or(String::new(), |p| p.to_string())
+                }
+                Some(p) => return p.to_string(),
+                None => {}
+            }
+        }
+        parts
+            .iter()
+            .rev()
+            .find(|p| !GENERIC.contains(p))
+            .map_or(String::new(), |p| p.to_string())
     };
     let name = command
         .iter()
-        .map(|a| {
-            // `@scope/server-x@1.2` → `server-x`.
-            let a = a.strip_prefix('@').map_or(a.as_str(), |r| {
-                r.split_once('/').map_or(r, |(_, rest)| rest)
-            });
-            base(a)
-        })
-        .find(|a| !a.is_empty() && !a.starts_with('-') && !RUNNERS.contains(&a.as_str()))
-        .unwrap_or_else(|| command.first().map(|c| base(c)).unwrap_or_default());
+        .filter(|a| !a.starts_with('-') && !RUNNERS.contains(&a.rsplit('/').next().unwrap_or(a)))
+        .map(|a| name_of(a))
+        .find(|n| !n.is_empty())
+        .unwrap_or_else(|| command.first().map(|c| name_of(c)).unwrap_or_default());
     let name = name
         .strip_prefix("mcp-server-")
         .or_else(|| name.strip_prefix("server-"))
@@ -174,30 +214,6 @@ fn derive_server_name(command: &[String]) -> String {
         .or_else(|| name.strip_suffix("-mcp"))
         .unwrap_or(&name);
     name.to_string()
-}
-
-fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
-    std::path::absolute(p).with_context(|| format!("cannot resolve `{}`", p.display()))
-}
-
-/// The sandbox from the flags (no policy).
-fn flags_spec(args: &McpArgs) -> anyhow::Result<SandboxSpec> {
-    let mut spec = SandboxSpec::new();
-    spec.allow_system();
-    for p in &args.allow_read {
-        spec.allow(absolute(p)?, Rights::READ);
-    }
-    for p in &args.allow_exec {
-        spec.allow(absolute(p)?, Rights::READ_EXECUTE);
-    }
-    for p in &args.allow_write {
-        spec.allow(absolute(p)?, Rights::READ_WRITE);
-    }
-    spec.network = match args.network {
-        NetworkArg::Off => Network::Off,
-        NetworkArg::On => Network::On,
-    };
-    Ok(spec)
 }
 
 fn load_policy(file: &Path, watch: bool) -> anyhow::Result<Arc<PolicyHandle>> {
@@ -233,6 +249,91 @@ fn refuse(message: &str, audit: &McpAudit) -> Outcome {
     Outcome::Exit(126)
 }
 
+/// `program` as given when it holds a `/`, else its first match in `$PATH` (as the sandbox
+/// will find it), for the policy's command rules.
+fn resolve_program(program: &str) -> String {
+    if program.contains('/') {
+        return program.to_string();
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(program))
+                .find(|c| c.is_file())
+        })
+        .map_or_else(|| program.to_string(), |p| p.display().to_string())
+}
+
+/// What the policy gives the server: its sandbox, the variables of ours it may see and the
+/// secrets it is granted (from the vault). `Err(Outcome)` when the policy refuses the server.
+struct Granted {
+    spec: SandboxSpec,
+    env: Vec<(OsString, OsString)>,
+    secrets: Vec<(String, String, SecretString)>,
+}
+
+fn from_policy(
+    args: &McpArgs,
+    policy: &PolicyHandle,
+    audit: &McpAudit,
+) -> anyhow::Result<Result<Granted, Outcome>> {
+    let (program, rest) = args
+        .command
+        .split_first()
+        .context("no server command after `--`")?;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let current = policy.current();
+    let request = hush_policy::canonicalize_request(&Request::exec(
+        resolve_program(program),
+        rest.iter().cloned(),
+        cwd.to_string_lossy(),
+    ));
+    let started = std::time::Instant::now();
+    let d = policy.evaluate(&request);
+    audit.server_request(&request, &d, started.elapsed());
+    if d.effect != Effect::Allow {
+        let why = d.reasons.join("; ");
+        let what = if d.effect == Effect::Confirm {
+            "needs a confirmation, which hush mcp cannot ask for before the client connects: \
+             allow it in the policy"
+        } else {
+            "is denied by the policy: allow it with a `[[commands]]` rule"
+        };
+        let message = format!("the server command `{program}` {what} ({why})");
+        return Ok(Err(refuse(&message, audit)));
+    }
+    let mut secrets = Vec::new();
+    if !d.secrets.is_empty() {
+        let ctx = crate::vault::Ctx {
+            path: crate::vault::vault_path(args.vault.clone())?,
+            passphrase_fd: args.passphrase_fd,
+        };
+        let vault = crate::vault::unlock(&ctx, false)?;
+        for g in &d.secrets {
+            let Some(value) = SecretSource::secret(&vault, &g.name) else {
+                let message = format!(
+                    "secret `{}` (granted as `{}`) is not in the vault: add it with \
+                     `hush vault set {}` or remove the grant from the policy",
+                    g.name, g.env, g.name
+                );
+                return Ok(Err(refuse(&message, audit)));
+            };
+            secrets.push((g.name.clone(), g.env.clone(), value));
+        }
+    }
+    let (spec, notes) = hush_exec::policy_spec(&current)?;
+    for n in &notes {
+        audit.note(Some("server"), n);
+    }
+    let env = std::env::vars_os()
+        .filter(|(k, _)| {
+            let name = k.to_string_lossy();
+            current.env_allowed(&name) && !secrets.iter().any(|(_, e, _)| *e == name)
+        })
+        .collect();
+    Ok(Ok(Granted { spec, env, secrets }))
+}
+
 pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
     let rules = Arc::new(RuleSet::builtin().context("loading the built-in rules")?);
     let trust_path = match &args.trust_file {
@@ -251,56 +352,55 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(|p| load_policy(p, args.watch_policy))
         .transpose()?;
-    let sources: Vec<String> = policy
+    let sources = policy
         .as_ref()
-        .map(|p| {
-            p.current()
-                .sources()
-                .iter()
-                .map(|s| s.display().to_string())
-                .collect()
-        })
+        .map(|p| p.current().sources().to_vec())
         .unwrap_or_default();
-    let open_audit = |known| {
-        McpAudit::open(
-            args.audit_log.as_deref(),
-            args.audit_key.as_deref(),
-            sources.clone(),
-            server_name.clone(),
-            known,
-        )
-    };
+    let audit = McpAudit::open(
+        args.audit_log.as_deref(),
+        args.audit_key.as_ref(),
+        &sources,
+        server_name.clone(),
+    )?;
 
-    let (program, rest) = args
-        .command
-        .split_first()
-        .context("no server command after `--`")?;
-    let mut secrets: Vec<(String, SecretString)> = Vec::new();
-    let mut spec = match &policy {
-        Some(p) => {
-            let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            let request = hush_policy::canonicalize_request(&Request::exec(
-                program.clone(),
-                rest.iter().cloned(),
-                cwd.to_string_lossy(),
-            ));
-            let d = p.evaluate(&request);
-            if d.effect != Effect::Allow {
-                let why = d.reasons.first().cloned().unwrap_or_default();
-                let what = if d.effect == Effect::Confirm {
-                    "needs a confirmation hush mcp cannot ask for before the client connects; \
-                     allow it in the policy"
-                } else {
-                    "is denied by the policy; allow it with a `[[commands]]` rule"
-                };
-                let message = format!("the server command `{program}` {what} ({why})");
-                return Ok(refuse(&message, &open_audit(None)?));
+    let granted = match &policy {
+        Some(p) => match from_policy(&args, p, &audit)? {
+            Ok(g) => g,
+            Err(refused) => {
+                audit.close();
+                return Ok(refused);
             }
-            // Until the policy's sandbox mapping lands, the flags give the sandbox.
-            flags_spec(&args)?
+        },
+        None => {
+            let mut env = Vec::new();
+            for name in &args.env {
+                if let Some(value) = std::env::var_os(name) {
+                    env.push((OsString::from(name), value));
+                }
+            }
+            let mut secrets = Vec::new();
+            for name in &args.secret_env {
+                let value = std::env::var(name).with_context(|| {
+                    format!(
+                        "environment variable `{name}` (from --secret-env) is not set or not UTF-8"
+                    )
+                })?;
+                secrets.push((name.clone(), name.clone(), SecretString::from(value)));
+            }
+            let spec = crate::run::flags_spec(
+                &args.allow_read,
+                &args.allow_exec,
+                &args.allow_write,
+                args.network,
+            )?;
+            Granted { spec, env, secrets }
         }
-        None => flags_spec(&args)?,
     };
+    let Granted {
+        mut spec,
+        env,
+        secrets,
+    } = granted;
     spec.stdin = Stdin::Closed;
     spec.namespaces = !args.no_namespaces;
     spec.require = args.require_sandbox;
@@ -310,6 +410,8 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         spec.require = Some(spec.require.map_or(Level::Strict, |r| r.max(Level::Strict)));
     }
 
+    // Every value the server may echo is known to the proxy's redactor and to the audit log
+    // before the server starts.
     let mut known = KnownValuesBuilder::new();
     for name in &args.values_from_env {
         let Some(value) = std::env::var_os(name) else {
@@ -319,30 +421,31 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         known
             .add(name, &bytes)
             .with_context(|| format!("cannot register `{name}`"))?;
+        audit.add_known(name, &bytes)?;
         bytes.fill(0);
     }
-    for name in &args.secret_env {
-        let value = std::env::var(name).with_context(|| {
-            format!("environment variable `{name}` (from --secret-env) is not set or not UTF-8")
-        })?;
-        secrets.push((name.clone(), SecretString::from(value)));
-    }
-    for (name, value) in &secrets {
+    for (name, env, value) in &secrets {
+        let bytes = value.expose_secret().as_bytes();
         known
-            .add(name, value.expose_secret().as_bytes())
+            .add(env, bytes)
             .with_context(|| format!("cannot register the secret `{name}` for redaction"))?;
+        audit.add_known(env, bytes)?;
     }
-    let audit = open_audit(Some(
-        known
-            .build_for(&rules)
-            .context("registering secret values")?,
-    ))?;
     let known = Arc::new(
         known
             .build_for(&rules)
             .context("registering secret values")?,
     );
+    audit.secrets(
+        secrets
+            .iter()
+            .map(|(name, env, _)| (name.clone(), env.clone())),
+    );
 
+    let (program, rest) = args
+        .command
+        .split_first()
+        .context("no server command after `--`")?;
     let helper =
         std::env::current_exe().context("cannot find the hush binary to run the sandbox helper")?;
     let mut sandbox = Sandbox::new(helper, program, spec);
@@ -350,19 +453,18 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = std::env::var_os("PATH") {
         sandbox.search_path(path);
     }
-    for name in &args.env {
-        if let Some(value) = std::env::var_os(name) {
-            sandbox.env(name, value);
-        }
+    for (name, value) in env {
+        sandbox.env(name, value);
     }
-    for (name, value) in secrets {
-        sandbox.secret_env(&name, value);
+    for (_, env, value) in secrets {
+        sandbox.secret_env(&env, value);
     }
     let mut server = match sandbox.spawn_piped() {
         Ok(s) => s,
         Err(e) => {
             let code = u8::try_from(e.exit_code()).unwrap_or(125);
             audit.note(None, &format!("the server did not start: {e}"));
+            audit.close();
             let _ = writeln!(std::io::stderr(), "hush mcp: error: {e}");
             return Ok(Outcome::Exit(code));
         }
@@ -423,8 +525,7 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         server.kill();
     }
     let ended = server.wait();
-    let status = ended.as_ref().ok().map(|e| e.status);
-    audit.exit(status);
+    audit.exit(ended.as_ref().ok());
     audit.close();
     result?;
     Ok(match ended?.status {
@@ -457,5 +558,14 @@ mod tests {
         assert_eq!(n(&["/venv/bin/mcp-server-git", "--repo", "."]), "git");
         assert_eq!(n(&["python3", "-m", "weather-mcp"]), "weather");
         assert_eq!(n(&["my-tool"]), "my-tool");
+        assert_eq!(
+            n(&[
+                "/usr/bin/node",
+                "/x/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js",
+                "/p"
+            ]),
+            "filesystem"
+        );
+        assert_eq!(n(&["python3", "/srv/weather/server.py"]), "weather");
     }
 }

@@ -9,15 +9,16 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Context;
-use hush_audit::{AuditWriter, CheckpointKey, Event, Flag, Sanitizer, Target};
-use hush_exec::{Enforcement, LandlockState, Status};
+use hush_audit::{AuditWriter, Event, Flag, Injected, Target};
+use hush_exec::{Enforcement, LandlockState, PipedEnd, Status};
 use hush_mcp::{Answer, AuditEvent, AuditSink, Decision, Reason};
-use hush_patterns::KnownValues;
+use hush_policy::{Decision as PolicyDecision, Request};
 
 /// The request id of events about the server rather than one call.
 const SERVER_ID: &str = "server";
@@ -35,39 +36,53 @@ struct Inner {
 pub(crate) struct McpAudit(Arc<Inner>);
 
 impl McpAudit {
-    /// Opens `log` (when given), redacting with the built-in rules and `known`.
+    /// Opens `log` (when given), redacting with the built-in rules (and, once registered with
+    /// [`add_known`](Self::add_known), the server's secrets).
     pub(crate) fn open(
         log: Option<&Path>,
-        key: Option<&Path>,
-        policy: Vec<String>,
+        key: Option<&PathBuf>,
+        policy: &[PathBuf],
         server: String,
-        known: Option<KnownValues>,
     ) -> anyhow::Result<McpAudit> {
-        let writer = match log {
-            Some(log) => {
-                let key = key.map(CheckpointKey::load).transpose()?;
-                let mut opts = hush_audit::Options::default();
-                opts.tool = "hush mcp".into();
-                opts.policy = policy;
-                let mut sanitizer =
-                    Sanitizer::builtin().context("cannot build the redactor for audit records")?;
-                if let Some(known) = known {
-                    sanitizer = sanitizer.with_known(known);
-                }
-                Some(
-                    AuditWriter::open(log, sanitizer, key, opts).with_context(|| {
-                        format!("cannot open the audit log `{}`", log.display())
-                    })?,
-                )
-            }
-            None => None,
-        };
+        let writer = log
+            .map(|log| crate::audit::open_writer(log, key, policy, "hush mcp"))
+            .transpose()?;
         Ok(McpAudit(Arc::new(Inner {
             writer: Mutex::new(writer),
             server,
             next: AtomicU64::new(1),
             warned: AtomicBool::new(false),
         })))
+    }
+
+    /// Registers a secret value with the log's redactor.
+    pub(crate) fn add_known(&self, label: &str, value: &[u8]) -> anyhow::Result<()> {
+        let mut w = self.0.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(writer) = w.as_mut() {
+            writer
+                .add_known(label, value)
+                .with_context(|| format!("cannot register `{label}` with the audit redactor"))?;
+        }
+        Ok(())
+    }
+
+    /// The policy's decision on the server command itself.
+    pub(crate) fn server_request(&self, request: &Request, d: &PolicyDecision, took: Duration) {
+        self.append(&[
+            crate::audit::request_event(SERVER_ID, request),
+            crate::audit::decision_event(SERVER_ID, d, took),
+        ]);
+    }
+
+    /// Secrets handed to the server (names only).
+    pub(crate) fn secrets(&self, granted: impl Iterator<Item = (String, String)>) {
+        let secrets: Vec<Injected> = granted.map(|(name, env)| Injected { name, env }).collect();
+        if !secrets.is_empty() {
+            self.append(&[Event::SecretsInjected {
+                id: SERVER_ID.into(),
+                secrets,
+            }]);
+        }
     }
 
     fn append(&self, events: &[Event]) {
@@ -117,17 +132,32 @@ impl McpAudit {
     }
 
     /// The server's end.
-    pub(crate) fn exit(&self, status: Option<Status>) {
-        let (code, signal) = match status {
+    pub(crate) fn exit(&self, end: Option<&PipedEnd>) {
+        let (code, signal) = match end.map(|e| e.status) {
             Some(Status::Exited(c)) => (Some(c), None),
             Some(Status::Signaled(s)) => (None, Some(s)),
             _ => (None, None),
         };
-        self.append(&[Event::Exit {
+        let mut events = Vec::new();
+        if let Some(u) = end.and_then(|e| e.usage) {
+            events.push(Event::Resources {
+                id: SERVER_ID.into(),
+                cpu_ms: u.cpu_ms,
+                max_rss_kb: u.max_rss_kb,
+                wall_ms: 0,
+                output_bytes: 0,
+                limits_by: Some("rlimit".into()),
+                stopped_by: end
+                    .and_then(|e| e.stopped)
+                    .map(|_| "wall_seconds".to_string()),
+            });
+        }
+        events.push(Event::Exit {
             id: SERVER_ID.into(),
             code,
             signal,
-        }]);
+        });
+        self.append(&events);
     }
 
     /// Closes the log (final checkpoint).
