@@ -342,7 +342,6 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
     };
     let trust = TrustStore::load(&trust_path)?;
     let id = server_id(&args.command);
-    let level = trust.effective(&id, "", None, unix_now()).server;
     let server_name = args
         .server_name
         .clone()
@@ -352,6 +351,11 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(|p| load_policy(p, args.watch_policy))
         .transpose()?;
+    // A level the policy pins wins over the trust file's.
+    let level = policy
+        .as_ref()
+        .and_then(|p| PolicyGuard::new(p.clone(), server_name.clone()).pinned_server_level())
+        .unwrap_or_else(|| trust.effective(&id, "", None, unix_now()).server);
     let sources = policy
         .as_ref()
         .map(|p| p.current().sources().to_vec())

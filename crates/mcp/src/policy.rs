@@ -45,6 +45,47 @@ impl PolicyGuard {
     }
 }
 
+impl PolicyGuard {
+    /// The server level the policy pins (`server_trust` on an `[[mcp]]` rule naming the server).
+    pub fn pinned_server_level(&self) -> Option<ServerLevel> {
+        let (server, _) = self.policy.current().mcp_trust(&self.server, "");
+        server.and_then(server_level)
+    }
+
+    /// `trust` with the policy's pins applied: a pinned level replaces the trust file's. A
+    /// changed definition still makes a pinned `always_allow` or `confirm_once` ask again.
+    fn pinned(&self, tool: &str, mut trust: Effective) -> Effective {
+        let (server, tool_level) = self.policy.current().mcp_trust(&self.server, tool);
+        if let Some(l) = server.and_then(server_level) {
+            trust.server = l;
+        }
+        if let Some(l) = tool_level.and_then(tool_level_of) {
+            let loosening = matches!(l, ToolLevel::AlwaysAllow | ToolLevel::ConfirmOnce);
+            trust.tool = (!(loosening && trust.definition_changed)).then_some(l);
+        }
+        trust
+    }
+}
+
+fn server_level(s: &str) -> Option<ServerLevel> {
+    match s {
+        "trusted" => Some(ServerLevel::Trusted),
+        "untrusted" => Some(ServerLevel::Untrusted),
+        "sandboxed" => Some(ServerLevel::Sandboxed),
+        _ => None,
+    }
+}
+
+fn tool_level_of(s: &str) -> Option<ToolLevel> {
+    match s {
+        "always_allow" => Some(ToolLevel::AlwaysAllow),
+        "confirm_once" => Some(ToolLevel::ConfirmOnce),
+        "confirm_always" => Some(ToolLevel::ConfirmAlways),
+        "blocked" => Some(ToolLevel::Blocked),
+        _ => None,
+    }
+}
+
 fn level(risk: Risk) -> RiskLevel {
     match risk {
         Risk::Low => RiskLevel::Low,
@@ -64,7 +105,8 @@ impl Guard for PolicyGuard {
     }
 
     fn rule(&self, call: &ToolCall<'_>) -> Ruling {
-        let t = &call.trust;
+        let pinned = self.pinned(call.tool, call.trust);
+        let t = &pinned;
         if t.suspended {
             return deny("suspended in the trust file", vec![]);
         }
@@ -119,6 +161,7 @@ impl Guard for PolicyGuard {
     }
 
     fn visible(&self, _server: &str, tool: &str, trust: &Effective) -> bool {
+        let trust = self.pinned(tool, *trust);
         !(trust.suspended || trust.tool == Some(ToolLevel::Blocked))
             && self.policy.current().tool_visible(&self.server, tool)
     }
@@ -152,6 +195,19 @@ mod tests {
         server = "filesystem"
         tool = "delete_file"
         effect = "deny"
+
+        [[mcp]]
+        id = "pins"
+        server = "filesystem"
+        tool = "{list_directory,search_files}"
+        trust = "confirm_always"
+        server_trust = "sandboxed"
+
+        [[mcp]]
+        id = "pin-block"
+        server = "filesystem"
+        tool = "search_files"
+        trust = "blocked"
     "#;
 
     fn guard() -> PolicyGuard {
@@ -273,6 +329,31 @@ mod tests {
                 "{tool} {args} {risk:?} {t:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_policy_pins_trust_levels() {
+        let g = guard();
+        assert_eq!(g.pinned_server_level(), Some(ServerLevel::Sandboxed));
+        let args = json!({"path": "/work/app/src"});
+        // The trust file says always allow; the policy pins confirm_always.
+        let allow = trust(ServerLevel::Trusted, Some(ToolLevel::AlwaysAllow));
+        assert_eq!(
+            decide(&g, "list_directory", &args, Risk::Low, allow),
+            Verdict::Confirm
+        );
+        // Of two pins, the strictest: blocked, so denied and hidden.
+        assert_eq!(
+            decide(&g, "search_files", &args, Risk::Low, allow),
+            Verdict::Deny
+        );
+        assert!(!g.visible("id", "search_files", &allow));
+        assert!(g.visible("id", "list_directory", &allow));
+        // Tools without a pin keep the trust file's level.
+        assert_eq!(
+            decide(&g, "write_file", &args, Risk::Low, allow),
+            Verdict::Allow
+        );
     }
 
     #[test]
