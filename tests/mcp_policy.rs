@@ -372,3 +372,49 @@ fn the_example_mcp_policy_loads_and_passes_its_tests() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("5 tests, 0 failed"), "{stdout}");
 }
+
+/// `--watch-policy`: an edit applies to the next calls of the running session, and is audited.
+#[test]
+fn mcp_reloads_an_edited_policy_mid_session() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.json");
+    let audit = dir.path().join("audit.jsonl");
+    let policy = fake_policy(dir.path(), true);
+    let mut child = crate::mcp::spawn(hush_mcp_policy(
+        &trust,
+        &policy,
+        &["--watch-policy", "--audit-log", audit.to_str().unwrap()],
+        &[],
+    ));
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ask = |id: u64| -> Value {
+        writeln!(stdin, "{}", call(id, "echo", json!({"text": "hi"}))).unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+    assert_eq!(ask(1)["result"]["isError"], json!(false));
+    // Deny echo from now on.
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        format!("{text}\n[[mcp]]\nid = \"no-echo\"\nserver = \"fake\"\ntool = \"echo\"\neffect = \"deny\"\n"),
+    )
+    .unwrap();
+    let mut denied = false;
+    for id in 2..40 {
+        if ask(id)["result"]["isError"] == json!(true) {
+            denied = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(denied, "{}", String::from_utf8_lossy(&out.stderr));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("policy reloaded (generation 2)"), "{log}");
+    assert!(log.contains(r#""rules":["no-echo","#), "{log}");
+}

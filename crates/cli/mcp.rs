@@ -226,18 +226,6 @@ fn load_policy(file: &Path, watch: bool) -> anyhow::Result<Arc<PolicyHandle>> {
         handle
             .watch()
             .with_context(|| format!("cannot watch the policy `{}`", file.display()))?;
-        handle.on_reload(|e| {
-            let line = match e {
-                ReloadEvent::Reloaded { generation } => {
-                    format!("policy reloaded (generation {generation})")
-                }
-                ReloadEvent::Rejected { error } => {
-                    format!("policy edit refused, the last good policy stays: {error}")
-                }
-                _ => return,
-            };
-            let _ = writeln!(std::io::stderr(), "hush mcp: {line}");
-        });
     }
     Ok(Arc::new(handle))
 }
@@ -366,6 +354,22 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         &sources,
         server_name.clone(),
     )?;
+    if let (Some(p), true) = (&policy, args.watch_policy) {
+        let audit = audit.clone();
+        p.on_reload(move |e| {
+            let line = match e {
+                ReloadEvent::Reloaded { generation } => {
+                    format!("policy reloaded (generation {generation})")
+                }
+                ReloadEvent::Rejected { error } => {
+                    format!("policy edit refused, the last good policy stays: {error}")
+                }
+                _ => return,
+            };
+            audit.note(None, &line);
+            let _ = writeln!(std::io::stderr(), "hush mcp: {line}");
+        });
+    }
 
     let granted = match &policy {
         Some(p) => match from_policy(&args, p, &audit)? {
@@ -463,6 +467,7 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
     for (_, env, value) in secrets {
         sandbox.secret_env(&env, value);
     }
+    let started = std::time::Instant::now();
     let mut server = match sandbox.spawn_piped() {
         Ok(s) => s,
         Err(e) => {
@@ -529,7 +534,7 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         server.kill();
     }
     let ended = server.wait();
-    audit.exit(ended.as_ref().ok());
+    audit.exit(ended.as_ref().ok(), started.elapsed());
     audit.close();
     result?;
     Ok(match ended?.status {

@@ -132,7 +132,7 @@ impl McpAudit {
     }
 
     /// The server's end.
-    pub(crate) fn exit(&self, end: Option<&PipedEnd>) {
+    pub(crate) fn exit(&self, end: Option<&PipedEnd>, wall: Duration) {
         let (code, signal) = match end.map(|e| e.status) {
             Some(Status::Exited(c)) => (Some(c), None),
             Some(Status::Signaled(s)) => (None, Some(s)),
@@ -144,7 +144,7 @@ impl McpAudit {
                 id: SERVER_ID.into(),
                 cpu_ms: u.cpu_ms,
                 max_rss_kb: u.max_rss_kb,
-                wall_ms: 0,
+                wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
                 output_bytes: 0,
                 limits_by: Some("rlimit".into()),
                 stopped_by: end
