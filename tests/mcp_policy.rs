@@ -418,3 +418,104 @@ fn mcp_reloads_an_edited_policy_mid_session() {
     assert!(log.contains("policy reloaded (generation 2)"), "{log}");
     assert!(log.contains(r#""rules":["no-echo","#), "{log}");
 }
+
+/// A secret the policy grants the server comes from the vault, reaches the server, and never
+/// comes back: not in results, not in its stderr, not in the audit log.
+#[test]
+fn mcp_gives_the_server_its_vault_secret_and_redacts_it() {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault");
+    let passfile = dir.path().join("pass");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&passfile)
+        .unwrap();
+    f.write_all(b"a passphrase for the test vault\n").unwrap();
+    drop(f);
+    // Generated at run time, never a literal credential.
+    let value = format!(
+        "vault-held-{:016x}",
+        std::process::id() as u64 * 0x9e37_79b9
+    );
+    let hush_vault = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hush"))
+            .arg("vault")
+            .args(args)
+            .arg("--vault")
+            .arg(&vault)
+            .env("HUSH_VAULT_PASSPHRASE_FILE", &passfile)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    hush_vault(
+        &["init", "--passphrase-fd", "0"],
+        "a passphrase for the test vault\n",
+    );
+    hush_vault(
+        &["set", "fake-secret", "--from-stdin"],
+        &format!("{value}\n"),
+    );
+
+    // The fake policy, with `leak` allowed and the secret granted to the server.
+    let policy = fake_policy(dir.path(), true);
+    let text = std::fs::read_to_string(&policy)
+        .unwrap()
+        .replace("effect = \"deny\"", "effect = \"allow\"");
+    std::fs::write(
+        &policy,
+        format!("{text}\n[[secrets]]\nname = \"fake-secret\"\nenv = \"FAKE_SECRET\"\nprograms = [\"python*\"]\n"),
+    )
+    .unwrap();
+    let trust = dir.path().join("trust.json");
+    let audit = dir.path().join("audit.jsonl");
+    let mut cmd = hush_mcp_policy(
+        &trust,
+        &policy,
+        &[
+            "--vault",
+            vault.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+        &[],
+    );
+    cmd.env("HUSH_VAULT_PASSPHRASE_FILE", &passfile);
+    let run = feed(cmd, &[call(1, "leak", json!({}))]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reply = run.reply(json!(1));
+    assert_eq!(
+        reply["result"]["content"][0]["text"],
+        json!("config: token=[REDACTED:hush.known-value]\nbye")
+    );
+    assert!(!String::from_utf8_lossy(&run.stdout).contains(&value));
+    // The server printed it to stderr at start: redacted there too.
+    assert!(!run.stderr.contains(&value), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("fake server starting with token [REDACTED:hush.known-value]"),
+        "{}",
+        run.stderr
+    );
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(!log.contains(&value));
+    let r = review(&audit);
+    assert_eq!(r["review"]["secrets"], json!({"fake-secret": 1}), "{r}");
+}

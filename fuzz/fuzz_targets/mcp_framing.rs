@@ -33,18 +33,28 @@ fn rules() -> Arc<RuleSet> {
         .clone()
 }
 
+/// Compiled once; each proxy gets a clone.
+fn checker() -> Checker {
+    static CHECKER: OnceLock<Checker> = OnceLock::new();
+    CHECKER
+        .get_or_init(|| {
+            Checker::new(
+                rules(),
+                Arc::new(KnownValues::empty()),
+                PathConfig {
+                    roots: vec!["/tmp/fuzz-root".into()],
+                    base: "/tmp/fuzz-root".into(),
+                    home: None,
+                },
+            )
+        })
+        .clone()
+}
+
 fn proxy(limit: usize) -> Arc<Proxy> {
     let rules = rules();
     let known = Arc::new(KnownValues::empty());
-    let checker = Checker::new(
-        rules.clone(),
-        known.clone(),
-        PathConfig {
-            roots: vec!["/tmp/fuzz-root".into()],
-            base: "/tmp/fuzz-root".into(),
-            home: None,
-        },
-    );
+    let checker = checker();
     let guard = Rules {
         blocked: vec!["delete_file".into()],
         confirm: vec![],
