@@ -5,6 +5,10 @@
 # spawned from Python so every row pays the same fork/exec cost. Also `hush --version` (binary
 # start-up alone) and the enforcement line of each configuration.
 #
+# The policy rows run `hush run --policy` with bench/data/run-policy.toml (the `ide` profile, so
+# the filesystem rules and the denies split around are a realistic size), without and with an
+# audit log.
+#
 # Usage: bench/run.sh            (from the repository root)
 # Env:   RUNS (default 100)
 set -u
@@ -15,15 +19,21 @@ for flags in "" "--no-namespaces" "--network on --no-namespaces"; do
   echo "hush run $flags: $($H run -v $flags -- /bin/true 2>&1)"
 done
 echo
-python3 - "$H" "$RUNS" <<'PY'
+P=$PWD/bench/data/run-policy.toml
+AUDIT=$(mktemp -d)/audit.jsonl
+echo "hush run --policy: $($H run -v --policy "$P" -- /bin/true 2>&1)"
+echo
+python3 - "$H" "$RUNS" "$P" "$AUDIT" <<'PY'
 import statistics, subprocess, sys, time
-h, runs = sys.argv[1], int(sys.argv[2])
+h, runs, policy, audit = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = [
     ("/bin/true (plain spawn)", ["/bin/true"]),
     ("hush --version (start-up)", [h, "--version"]),
     ("hush run: isolated (default)", [h, "run", "--", "/bin/true"]),
     ("hush run: strict (--no-namespaces)", [h, "run", "--no-namespaces", "--", "/bin/true"]),
     ("hush run: --network on --no-namespaces", [h, "run", "--network", "on", "--no-namespaces", "--", "/bin/true"]),
+    ("hush run --policy (ide profile)", [h, "run", "--policy", policy, "--", "/bin/true"]),
+    ("hush run --policy --audit-log", [h, "run", "--policy", policy, "--audit-log", audit, "--", "/bin/true"]),
     ("/bin/echo hi (plain spawn)", ["/bin/echo", "hi"]),
     ("hush run -- /bin/echo hi (rules compiled)", [h, "run", "--", "/bin/echo", "hi"]),
 ]
@@ -40,4 +50,13 @@ for name, cmd in rows:
     med = statistics.median(times)
     base = med if base is None else base
     print("%-42s %6.2f ms %6.2f ms %6.2f ms %7.2f ms" % (name, med, min(times), max(times), med - base))
+
+# A long-running wrapper: one `hush run --policy --commands -` process, `runs` commands.
+per = []
+for _ in range(5):
+    t = time.perf_counter()
+    subprocess.run([h, "run", "--policy", policy, "--commands", "-"], input=b'["/bin/true"]\n' * runs,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    per.append((time.perf_counter() - t) * 1e3 / runs)
+print("%-42s %6.2f ms (median of 5 batches of %d)" % ("--policy --commands, per command", statistics.median(per), runs))
 PY

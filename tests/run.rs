@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::util::{fake_token, hush, run};
+use crate::util::{fake_token, hush, run, run_with_stdin, wrapped};
 
 /// `hush run` with the test's own environment dropped except `PATH`.
 fn hush_run(args: &[&str]) -> std::process::Command {
@@ -477,4 +477,572 @@ fn a_secret_split_across_writes_is_redacted() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains(head) && !out.contains(tail), "{out}");
     assert!(out.starts_with("key=[REDACTED"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `hush run --policy`: decisions, confirmation, vault secrets, audit records.
+
+/// A policy run's files: workspace, policy, vault (with its passphrase file) and audit log.
+struct PolicyFixture {
+    dir: tempfile::TempDir,
+}
+
+/// Lets a shell run scripts, reads the system, owns the workspace; every risk level runs (the
+/// kernel, not the risk table, is under test); rules added by each test follow.
+const BASE_POLICY: &str = r#"
+[risk]
+low = "allow"
+medium = "allow"
+high = "allow"
+critical = "allow"
+
+[[filesystem]]
+id = "system"
+paths = ["/usr/**", "/bin/**", "/lib/**", "/lib64/**", "/etc/**"]
+rights = ["read", "execute"]
+
+[[filesystem]]
+id = "workspace"
+paths = ["${workspace}/**"]
+rights = ["read", "write", "create", "delete"]
+
+# `sh` resolves to `dash` or `bash`: decisions see the real program.
+[[commands]]
+id = "shell"
+program = "{sh,dash,bash}"
+shell = true
+
+[environment]
+allow = ["PATH"]
+"#;
+
+impl PolicyFixture {
+    fn new(rules: &str) -> PolicyFixture {
+        let fx = PolicyFixture {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir(fx.workspace()).unwrap();
+        fx.set_policy(rules);
+        let pass = fx.dir.path().join("pass");
+        std::fs::write(&pass, "fixture passphrase\n").unwrap();
+        std::fs::set_permissions(&pass, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        fx
+    }
+
+    fn workspace(&self) -> std::path::PathBuf {
+        self.dir.path().join("ws")
+    }
+
+    fn policy(&self) -> std::path::PathBuf {
+        self.dir.path().join("policy.toml")
+    }
+
+    fn log(&self) -> std::path::PathBuf {
+        self.dir.path().join("audit.jsonl")
+    }
+
+    fn vault(&self) -> std::path::PathBuf {
+        self.dir.path().join("vault")
+    }
+
+    fn set_policy(&self, rules: &str) {
+        // Written aside and renamed, as editors do: a reader never sees half a file.
+        let tmp = self.dir.path().join("policy.toml.tmp");
+        std::fs::write(&tmp, format!("{BASE_POLICY}\n{rules}")).unwrap();
+        std::fs::rename(&tmp, self.policy()).unwrap();
+    }
+
+    /// Creates the vault (cheapest KDF the CLI accepts) holding `entries`.
+    fn vault_with(&self, entries: &[(&str, &str)]) {
+        let (code, _, err) = run_with_stdin(
+            hush()
+                .args(["vault", "init", "--passphrase-fd", "0", "--vault"])
+                .arg(self.vault()),
+            "fixture passphrase\n",
+        );
+        assert_eq!(code, 0, "{err}");
+        for (name, value) in entries {
+            let (code, _, err) = run_with_stdin(
+                self.env(hush().args(["vault", "set", name, "--from-stdin", "--vault"]))
+                    .arg(self.vault()),
+                value,
+            );
+            assert_eq!(code, 0, "{err}");
+        }
+    }
+
+    fn env<'a>(&self, cmd: &'a mut std::process::Command) -> &'a mut std::process::Command {
+        cmd.env("HUSH_VAULT_PASSPHRASE_FILE", self.dir.path().join("pass"))
+            .env("HUSH_VAULT", self.vault())
+            .current_dir(self.workspace())
+    }
+
+    /// `hush run --policy P --audit-log L EXTRA -- ARGV`, in the workspace.
+    fn cmd(&self, extra: &[&str], argv: &[&str]) -> std::process::Command {
+        let mut cmd = hush();
+        cmd.arg("run")
+            .arg("--policy")
+            .arg(self.policy())
+            .arg("--audit-log")
+            .arg(self.log())
+            .args(extra);
+        if !argv.is_empty() {
+            cmd.arg("--").args(argv);
+        }
+        self.env(&mut cmd);
+        cmd
+    }
+
+    fn run_sh(&self, script: &str) -> (i32, String, String) {
+        run(&mut self.cmd(&[], &["sh", "-c", script]))
+    }
+
+    /// The audit events, after `hush audit verify` has accepted the log.
+    fn events(&self) -> Vec<serde_json::Value> {
+        let (code, out, err) = run(hush().args(["audit", "verify"]).arg(self.log()));
+        assert_eq!(code, 0, "audit verify: {out}{err}");
+        std::fs::read_to_string(self.log())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].clone())
+            .collect()
+    }
+
+    /// The one event of `kind` (there must be exactly one).
+    fn event(&self, kind: &str) -> serde_json::Value {
+        let all: Vec<serde_json::Value> = self
+            .events()
+            .into_iter()
+            .filter(|e| e["kind"] == kind)
+            .collect();
+        assert_eq!(all.len(), 1, "{kind}: {all:?}");
+        all[0].clone()
+    }
+}
+
+#[test]
+fn policy_deny_exits_126_with_the_rule_and_is_audited() {
+    let fx = PolicyFixture::new(
+        r#"
+        [[commands]]
+        id = "no-rm"
+        program = "rm"
+        effect = "deny"
+        reason = "nothing is deleted here"
+        "#,
+    );
+    std::fs::write(fx.workspace().join("keep"), "x").unwrap();
+    let (code, out, err) = run(&mut fx.cmd(&[], &["rm", "keep"]));
+    assert_eq!(code, 126, "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.contains("nothing is deleted here") && err.contains("no-rm"),
+        "{err}"
+    );
+    assert!(fx.workspace().join("keep").exists());
+    let d = fx.event("decision");
+    assert_eq!(d["effect"], "deny");
+    assert!(
+        d["rules"].as_array().unwrap().contains(&"no-rm".into()),
+        "{d}"
+    );
+    assert_eq!(fx.event("exit")["code"], 126);
+    assert!(fx.events().iter().all(|e| e["kind"] != "enforcement"));
+}
+
+/// `touch` needs a human's yes.
+const ASK_TOUCH: &str = r#"
+[[commands]]
+id = "ask-touch"
+program = "touch"
+effect = "confirm"
+reason = "touching files needs a human"
+"#;
+
+/// Whether `program --version` runs (else the test is skipped, or fails under CI).
+fn has_tool(program: &str, test: &str) -> bool {
+    crate::util::available(
+        std::process::Command::new(program).arg("--version"),
+        test,
+        program,
+    )
+}
+
+#[test]
+fn policy_confirm_without_a_terminal_is_denied_and_audited() {
+    if !has_tool(
+        "setsid",
+        "policy_confirm_without_a_terminal_is_denied_and_audited",
+    ) {
+        return;
+    }
+    let fx = PolicyFixture::new(ASK_TOUCH);
+    // A new session has no controlling terminal, whatever the test runner has.
+    let mut cmd = wrapped("setsid", &["-w".as_ref()], &fx.cmd(&[], &["touch", "made"]));
+    cmd.stdin(std::process::Stdio::null());
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 126, "{err}");
+    assert!(err.contains("no terminal"), "{err}");
+    assert!(!fx.workspace().join("made").exists());
+    let c = fx.event("confirmation");
+    assert_eq!(
+        (c["asked"].clone(), c["answer"].clone()),
+        (false.into(), "no-terminal".into())
+    );
+}
+
+#[test]
+fn policy_confirm_on_a_pseudo_terminal_yes_then_no() {
+    if !has_tool("python3", "policy_confirm_on_a_pseudo_terminal_yes_then_no") {
+        return;
+    }
+    let fx = PolicyFixture::new(ASK_TOUCH);
+    let list = fx.dir.path().join("commands");
+    std::fs::write(
+        &list,
+        "[\"touch\", \"yes-file\"]\n[\"touch\", \"no-file\"]\n",
+    )
+    .unwrap();
+    let tty = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/with_tty.py");
+    let mut cmd = wrapped(
+        "python3",
+        &[tty.as_os_str(), "y,n".as_ref(), "--".as_ref()],
+        &fx.cmd(&["--commands", list.to_str().unwrap()], &[]),
+    );
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 126, "the second command was refused: {err}");
+    assert!(
+        err.contains("tty| risk:") && err.contains("touching files needs a human"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hush: [1] exit 0") && err.contains("hush: [2] exit 126"),
+        "{err}"
+    );
+    assert!(fx.workspace().join("yes-file").exists());
+    assert!(!fx.workspace().join("no-file").exists());
+    let answers: Vec<(serde_json::Value, serde_json::Value)> = fx
+        .events()
+        .into_iter()
+        .filter(|e| e["kind"] == "confirmation")
+        .map(|e| (e["asked"].clone(), e["answer"].clone()))
+        .collect();
+    assert_eq!(
+        answers,
+        [(true.into(), "yes".into()), (true.into(), "no".into())]
+    );
+}
+
+#[test]
+fn policy_injects_only_granted_secrets_and_redacts_them_everywhere() {
+    let fx = PolicyFixture::new(
+        r#"
+        [[filesystem]]
+        id = "proc"
+        paths = ["/proc/**"]
+        rights = ["read"]
+
+        [[secrets]]
+        id = "tool"
+        name = "tool-token"
+        env = "TOOL_TOKEN"
+        "#,
+    );
+    let granted = fake_token(91);
+    let other = fake_token(92);
+    fx.vault_with(&[("tool-token", &granted), ("other-token", &other)]);
+    let (head, tail) = granted.split_at(14);
+    // The launcher (`hush run`) holds the other token in its own environment; the program
+    // looks for it there, in its parent's environment, and in its own.
+    let launcher_file = fx.workspace().join("launcher");
+    let script = format!(
+        "while [ ! -s launcher ]; do sleep 0.01; done; read launcher < launcher; \
+         env | sort; echo \"plain $TOOL_TOKEN\"; printf %s \"$TOOL_TOKEN\" | base64 -w0; echo; \
+         printf 'split=%s' '{head}'; sleep 0.03; printf '%s\\n' \"${{TOOL_TOKEN#{head}}}\"; \
+         e=environ; tr '\\0' '\\n' < /proc/$launcher/$e; \
+         read s r < /proc/self/stat; read s r r p r2 < /proc/$s/stat; tr '\\0' '\\n' < /proc/$p/$e; \
+         true"
+    );
+    let mut cmd = fx.cmd(&[], &["sh", "-c", &script]);
+    cmd.env("OTHER_TOKEN", &other)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let tmp = fx.workspace().join("launcher.tmp");
+    std::fs::write(&tmp, format!("{}\n", child.id())).unwrap();
+    std::fs::rename(&tmp, &launcher_file).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let vars: Vec<&str> = stdout
+        .lines()
+        .take_while(|l| !l.starts_with("plain "))
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    assert_eq!(vars, ["PATH", "PWD", "TOOL_TOKEN"], "{stdout}");
+    for leak in [&granted, &other, &head.to_string(), &tail.to_string()] {
+        assert!(
+            !stdout.contains(leak.as_str()) && !stderr.contains(leak.as_str()),
+            "{stdout}{stderr}"
+        );
+    }
+    assert!(!stdout.contains("OTHER_TOKEN"), "{stdout}");
+    assert!(stdout.contains("plain [REDACTED"), "{stdout}");
+    assert!(stdout.contains("split=[REDACTED"), "{stdout}");
+    if have(
+        "landlock ABI",
+        "policy_injects_only_granted_secrets (environ reads)",
+    ) {
+        assert_eq!(stderr.matches("Permission denied").count(), 2, "{stderr}");
+    }
+    let r = fx.event("redactions");
+    // `env`, plain, base64, split.
+    assert_eq!(r["count"], 4, "{r}");
+    assert_eq!(
+        r["rules"],
+        serde_json::json!({"hush.known-value": 4}),
+        "{r}"
+    );
+    let injected = fx.event("secrets_injected");
+    assert_eq!(
+        injected["secrets"],
+        serde_json::json!([{"name": "tool-token", "env": "TOOL_TOKEN"}])
+    );
+    let log = std::fs::read_to_string(fx.log()).unwrap();
+    let b64 = |s: &str| {
+        use std::io::Write;
+        let mut p = std::process::Command::new("base64")
+            .arg("-w0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        p.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        String::from_utf8(p.wait_with_output().unwrap().stdout).unwrap()
+    };
+    for leak in [granted.clone(), other.clone(), b64(&granted)] {
+        assert!(!log.contains(&leak), "a secret reached the audit log");
+    }
+}
+
+#[test]
+fn policy_missing_secret_fails_closed() {
+    let fx = PolicyFixture::new(
+        r#"
+        [[secrets]]
+        id = "tool"
+        name = "absent-token"
+        env = "TOOL_TOKEN"
+        "#,
+    );
+    fx.vault_with(&[]);
+    let (code, out, err) = fx.run_sh("echo ran");
+    assert_eq!(code, 126, "{err}");
+    assert_eq!(out, "");
+    assert!(
+        err.contains("`absent-token`") && err.contains("hush vault set"),
+        "{err}"
+    );
+    assert_eq!(fx.event("exit")["code"], 126);
+}
+
+#[test]
+fn policy_watch_applies_an_edit_to_the_next_command() {
+    use std::io::{BufRead, BufReader, Write};
+    let fx = PolicyFixture::new("");
+    let mut cmd = fx.cmd(&["--watch-policy", "--commands", "-"], &[]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    writeln!(stdin, r#"["sh", "-c", "echo first"]"#).unwrap();
+    let mut seen = String::new();
+    while !seen.contains("hush: [1] exit") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "hush ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("hush: [1] exit 0"), "{seen}");
+    fx.set_policy(
+        r#"
+        [[commands]]
+        id = "no-more-shells"
+        program = "{sh,dash,bash}"
+        effect = "deny"
+        "#,
+    );
+    writeln!(stdin, r#"["sh", "-c", "echo second"]"#).unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\n");
+    assert!(
+        rest.contains("no-more-shells") && rest.contains("hush: [2] exit 126"),
+        "{rest}"
+    );
+    assert_eq!(out.status.code(), Some(126));
+    let effects: Vec<serde_json::Value> = fx
+        .events()
+        .into_iter()
+        .filter(|e| e["kind"] == "decision")
+        .map(|e| e["effect"].clone())
+        .collect();
+    assert_eq!(effects, ["allow", "deny"]);
+    // One audit session for the whole command stream.
+    assert_eq!(
+        fx.events()
+            .iter()
+            .filter(|e| e["kind"] == "session_start")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn policy_denied_path_read_is_refused_and_audited() {
+    if !have(
+        "landlock ABI",
+        "policy_denied_path_read_is_refused_and_audited",
+    ) {
+        return;
+    }
+    let fx = PolicyFixture::new(
+        r#"
+        [[filesystem]]
+        id = "no-keys"
+        paths = ["${workspace}/keys/**"]
+        rights = ["read", "write", "create", "delete"]
+        effect = "deny"
+        "#,
+    );
+    std::fs::create_dir(fx.workspace().join("keys")).unwrap();
+    std::fs::write(fx.workspace().join("keys/id"), "do-not-read\n").unwrap();
+    std::fs::write(fx.workspace().join("notes"), "readable\n").unwrap();
+    std::fs::create_dir(fx.workspace().join("src")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("f"), "outside\n").unwrap();
+    let script = format!(
+        "cat notes; cat keys/id; cat ./src/../keys/id; cat '{}/f'; true",
+        outside.path().display()
+    );
+    let (code, out, err) = fx.run_sh(&script);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "readable\n", "{err}");
+    // `keys/id` directly and through `..`, and the file outside every allowed path.
+    assert_eq!(err.matches("Permission denied").count(), 3, "{err}");
+    let enf = fx.event("enforcement");
+    assert!(
+        enf["mechanisms"]
+            .as_array()
+            .unwrap()
+            .contains(&"landlock".into()),
+        "{enf}"
+    );
+    assert!(fx
+        .events()
+        .iter()
+        .any(|e| e["kind"] == "note" && e["message"].as_str().unwrap().contains("split around")));
+}
+
+#[test]
+fn policy_output_flood_and_timeout_are_stopped_and_audited() {
+    let fx = PolicyFixture::new(
+        r#"
+        [[commands]]
+        id = "yes"
+        program = "yes"
+
+        [limits]
+        output_bytes = 10000
+        wall_seconds = 1
+        "#,
+    );
+    let (code, out, err) = run(&mut fx.cmd(&[], &["yes"]));
+    assert_eq!(code, 124, "{err}");
+    assert_eq!(out.len(), 10000);
+    assert!(err.contains("10000 bytes"), "{err}");
+    let (code, _, err) = fx.run_sh("trap '' TERM; sleep 30");
+    assert_eq!(code, 124, "{err}");
+    let stops: Vec<(serde_json::Value, serde_json::Value)> = fx
+        .events()
+        .into_iter()
+        .filter(|e| e["kind"] == "resources")
+        .map(|e| (e["stopped_by"].clone(), e["output_bytes"].clone()))
+        .collect();
+    assert_eq!(stops.len(), 2, "{stops:?}");
+    assert_eq!(stops[0], ("output".into(), 10000.into()));
+    assert_eq!(stops[1].0, "wall-clock");
+    let wall = fx
+        .events()
+        .into_iter()
+        .filter(|e| e["kind"] == "resources")
+        .map(|e| e["wall_ms"].as_u64().unwrap())
+        .next_back()
+        .unwrap();
+    assert!((1000..30_000).contains(&wall), "{wall}");
+}
+
+#[test]
+fn policy_network_off_and_cpu_limit_are_enforced_and_audited() {
+    if !have(
+        "seccomp",
+        "policy_network_off_and_cpu_limit_are_enforced_and_audited",
+    ) {
+        return;
+    }
+    let fx = PolicyFixture::new(
+        r#"
+        [network]
+        mode = "off"
+
+        [limits]
+        cpu_seconds = 1
+        "#,
+    );
+    // `/dev/tcp` needs bash, which the policy sees as the shell it is.
+    let (code, _, err) = run(&mut fx.cmd(&[], &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9"]));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("Permission denied"),
+        "socket not refused: {err}"
+    );
+    let (code, _, err) = fx.run_sh("while :; do :; done");
+    assert!(code == 128 + 24 || code == 128 + 9, "{code} {err}");
+    let events = fx.events();
+    let enf: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "enforcement")
+        .collect();
+    assert!(
+        enf[0]["mechanisms"]
+            .as_array()
+            .unwrap()
+            .contains(&"seccomp".into()),
+        "{enf:?}"
+    );
+    let res: Vec<&serde_json::Value> = events.iter().filter(|e| e["kind"] == "resources").collect();
+    assert_eq!(res[1]["stopped_by"], "cpu", "{res:?}");
+    assert_eq!(res[1]["limits_by"], "rlimit");
+    assert!(res[1]["cpu_ms"].as_u64().unwrap() >= 900, "{res:?}");
+}
+
+#[test]
+fn policy_flags_do_not_mix_with_the_policy_free_ones() {
+    let fx = PolicyFixture::new("");
+    let (code, _, err) = run(&mut fx.cmd(&["--allow-read", "/"], &["true"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--allow-read"), "{err}");
+    let (code, _, err) = run(&mut hush_run(&["--watch-policy", "--", "true"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--policy"), "{err}");
 }

@@ -21,6 +21,44 @@ pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Runs `cmd` with `input` on stdin and returns (exit code, stdout, stderr).
+pub(crate) fn run_with_stdin(cmd: &mut Command, input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // The child may exit before reading (a refused command): a broken pipe is fine.
+    let _ = child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes());
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `inner` run through `wrapper PRE_ARGS...` (a command that runs another: `setsid -w`, a
+/// pseudo-terminal script), with `inner`'s environment and directory.
+pub(crate) fn wrapped(wrapper: &str, pre_args: &[&std::ffi::OsStr], inner: &Command) -> Command {
+    let mut cmd = Command::new(wrapper);
+    cmd.args(pre_args)
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
 /// Whether `probe` runs and succeeds: a tool a test drives is installed. Without it the test
 /// should return: under CI (`CI` set) this fails instead, naming `install`; elsewhere it prints
 /// `SKIPPED` with `test` and `install`.

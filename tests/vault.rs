@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hush_vault::{Entry, Error, ExposeSecret, KdfParams, SecretString, Vault};
 
-use crate::util::{hush, run};
+use crate::util::{hush, run, run_with_stdin};
 
 const PASS: &str = "integration passphrase";
 
@@ -80,24 +80,6 @@ fn write_private(path: &Path, text: &str) {
         .open(path)
         .unwrap();
     f.write_all(text.as_bytes()).unwrap();
-}
-
-/// Runs `cmd` with `input` on stdin.
-fn run_with_stdin(cmd: &mut Command, input: &str) -> (i32, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The child may exit before reading (a refused command): a broken pipe is fine.
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

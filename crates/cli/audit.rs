@@ -339,12 +339,16 @@ pub(crate) fn open_writer(
     key: Option<&PathBuf>,
     policy: &[PathBuf],
     tool: &str,
+    rules: Option<std::sync::Arc<hush_patterns::RuleSet>>,
 ) -> anyhow::Result<hush_audit::AuditWriter> {
     let key = key.map(|k| CheckpointKey::load(k)).transpose()?;
     let mut opts = hush_audit::Options::default();
     opts.tool = tool.into();
     opts.policy = policy.iter().map(|p| p.display().to_string()).collect();
-    let sanitizer =
-        hush_audit::Sanitizer::builtin().context("cannot build the redactor for audit records")?;
+    let sanitizer = match rules {
+        Some(r) => hush_audit::Sanitizer::new(r),
+        None => hush_audit::Sanitizer::builtin()
+            .context("cannot build the redactor for audit records")?,
+    };
     Ok(hush_audit::AuditWriter::open(log, sanitizer, key, opts)?)
 }

@@ -238,6 +238,7 @@ fn explain(a: &ExplainArgs) -> anyhow::Result<Outcome> {
             a.audit_key.as_ref(),
             policy.sources(),
             "hush policy explain",
+            None,
         )?;
         let id = format!("{}-1", w.session());
         w.append(&crate::audit::request_event(&id, &request))?;

@@ -3,10 +3,11 @@
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use hush_exec::{Executor, Level, SecretSource, Stop, TtyConfirm};
+use hush_patterns::RuleSet;
 use hush_policy::{Loader, PolicyHandle, Tier};
 use secrecy::SecretString;
 
@@ -38,8 +39,13 @@ impl SecretSource for LazyVault {
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let file = args.policy.clone().context("no policy given")?;
     let ctx = crate::policy::context(args.workspace.as_ref())?;
+    // One compiled rule pack for the policy's argument checks, the audit sanitizer and the
+    // output redactor.
+    let rules = Arc::new(RuleSet::builtin().context("cannot compile the built-in rules")?);
     let mut loader = Loader::new(ctx);
-    loader.file(Tier::Project, &file);
+    loader
+        .file(Tier::Project, &file)
+        .secret_rules(Some(Arc::clone(&rules)));
     let handle = PolicyHandle::new(loader)?;
     if args.watch_policy {
         handle
@@ -63,13 +69,20 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     .terminal(args.tty)
     .environment(std::env::vars_os())
     .reload_on_change(args.watch_policy)
-    .close_stdin(args.commands.as_deref() == Some(Path::new("-")));
+    .close_stdin(args.commands.as_deref() == Some(Path::new("-")))
+    .rules(Arc::clone(&rules));
     if let Some(path) = std::env::var_os("PATH") {
         exec.search_path(path);
     }
     if let Some(log) = &args.audit_log {
         let sources = handle.current().sources().to_vec();
-        let writer = crate::audit::open_writer(log, args.audit_key.as_ref(), &sources, "hush run")?;
+        let writer = crate::audit::open_writer(
+            log,
+            args.audit_key.as_ref(),
+            &sources,
+            "hush run",
+            Some(Arc::clone(&rules)),
+        )?;
         exec.audit(writer);
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;

@@ -115,3 +115,30 @@ fn clean_value(r: &Redaction, known: &KnownValues, v: &mut serde_json::Value) ->
         _ => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_added_later_are_redacted_in_any_encoding_and_earlier_ones_stay() {
+        let mut s = Sanitizer::new(Arc::new(RuleSet::builtin().unwrap()));
+        let first = "generated-value-one-0123456789abcdef";
+        let second = "generated-value-two-fedcba9876543210";
+        let text = |v: &str| serde_json::json!({ "message": format!("saw {v} here") });
+        let mut v = text(first);
+        assert_eq!(s.clean(&mut v), 0, "nothing registered yet");
+        s.add_known("FIRST", first.as_bytes()).unwrap();
+        s.add_known("SECOND", second.as_bytes()).unwrap();
+        for value in [first, second] {
+            let mut v = text(value);
+            assert_eq!(s.clean(&mut v), 1);
+            assert!(!v.to_string().contains(value), "{v}");
+        }
+        // Base64 of the value is caught too.
+        let b64 = "Z2VuZXJhdGVkLXZhbHVlLW9uZS0wMTIzNDU2Nzg5YWJjZGVm";
+        let mut v = text(b64);
+        assert_eq!(s.clean(&mut v), 1, "{v}");
+        assert!(s.add_known("SHORT", b"abc").is_err());
+    }
+}

@@ -111,6 +111,9 @@ fn access_for(rights: Rights, file: bool) -> BitFlags<AccessFs> {
     if rights.read {
         a |= AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::IoctlDev;
     }
+    if rights.list {
+        a |= AccessFs::ReadDir;
+    }
     if rights.write {
         a |= AccessFs::WriteFile | AccessFs::Truncate;
     }

@@ -13,6 +13,12 @@
 //! - [`policy_spec`] turns a [`hush_policy::Policy`] into a [`SandboxSpec`] (filesystem rules,
 //!   with denied paths inside allowed directories split around; network mode and allowlist;
 //!   limits; stdin) plus notes on what the kernel cannot enforce exactly.
+//! - [`Executor`] is the policy-driven executor (what `hush run --policy` uses): built from a
+//!   [`hush_policy::PolicyHandle`], a [`SecretSource`] (the vault), an [`AuditSink`]
+//!   ([`hush_audit::AuditWriter`]) and a [`Confirm`] prompt ([`TtyConfirm`] on `/dev/tty`), its
+//!   [`run`](Executor::run) decides the exec request, asks when the decision is `confirm` (no
+//!   terminal or no answer denies), injects exactly the granted secrets (a missing one fails
+//!   closed), confines with [`policy_spec`], and audits every step with no secret in it.
 //! - The confinement happens in a **helper process**, never in a `pre_exec` hook of the
 //!   (multithreaded) caller: the launcher re-executes a binary of yours with the first
 //!   argument [`HELPER_ARG`], whose `main` calls [`helper_main`] before anything else. The
@@ -48,7 +54,9 @@
 //! ```
 //!
 //! `examples/sandboxed.rs` is a complete executor in 50 lines:
-//! `cargo run -p hush-exec --example sandboxed -- sh -c 'ls; id'`.
+//! `cargo run -p hush-exec --example sandboxed -- sh -c 'ls; id'`. `examples/policy_run.rs` is
+//! the policy-driven one (policy, memory vault, audit file):
+//! `cargo run -p hush-exec --example policy_run -- sh -c 'echo "token: $DEMO_TOKEN"'`.
 //!
 //! # What this crate does not promise
 //!
@@ -61,6 +69,11 @@
 //! - No mount namespace yet, so `/proc` (not allowed by default) shows the whole machine
 //!   with outside pids, even inside the run's PID namespace.
 //! - The output cap counts bytes before redaction and may cut a line in the middle.
+//! - Landlock only grants, so a policy's deny inside an allowed directory is enforced by
+//!   splitting the directory around it ([`policy_spec`] says how): the split directory loses
+//!   the denied rights on its own entries (listing it, when reading is denied below), glob
+//!   denies cover only the paths that exist when the run starts, and `confirm` filesystem
+//!   rules deny (the kernel cannot ask). Each approximation is an audited note.
 //! - `helper_main` must run before the calling binary starts any thread: user namespaces
 //!   can only be entered by a single-threaded process.
 

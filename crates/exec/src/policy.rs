@@ -14,11 +14,12 @@
 //!   which gets the allowed rights minus the denied ones.
 //!
 //! So `~/.cargo` (read+execute) with `~/.cargo/credentials.toml` denied (everything) becomes:
-//! execute on `~/.cargo`, read+execute on `~/.cargo/bin`, `~/.cargo/registry`, ... and
+//! execute and list on `~/.cargo`, read+execute on `~/.cargo/bin`, `~/.cargo/registry`, ... and
 //! nothing more on `credentials.toml`. The price, recorded in the notes: the split directory
-//! itself loses the denied rights on its own entries (here: listing `~/.cargo`; with a denied
-//! create right, creating files directly in it). The sandbox is then stricter than the
-//! policy, never looser.
+//! itself loses the denied rights on its own entries (with a denied create right: creating
+//! files directly in it). Listing survives a denied read (names are not contents) unless a
+//! denied *directory* lies beneath, which listing would open. The sandbox is then stricter
+//! than the policy, never looser.
 //!
 //! A denied path that does not exist yet is split around at its deepest existing ancestor, so
 //! it cannot be created either. A deny pattern with a glob (`**/.env`, `/proc/*/environ`)
@@ -176,6 +177,7 @@ fn to_rights(r: hush_policy::Rights) -> Rights {
         create: r.contains(Right::Create),
         delete: r.contains(Right::Delete),
         execute: r.contains(Right::Execute),
+        list: false,
     }
 }
 
@@ -186,6 +188,7 @@ fn minus(a: Rights, b: Rights) -> Rights {
         create: a.create && !b.create,
         delete: a.delete && !b.delete,
         execute: a.execute && !b.execute,
+        list: a.list && !b.list && !b.read,
     }
 }
 
@@ -196,6 +199,7 @@ fn union(a: Rights, b: Rights) -> Rights {
         create: a.create || b.create,
         delete: a.delete || b.delete,
         execute: a.execute || b.execute,
+        list: a.list || b.list,
     }
 }
 
@@ -555,7 +559,12 @@ fn split(
     let lost = nodes
         .iter()
         .fold(Rights::default(), |acc, (_, r)| union(acc, *r));
-    let own = minus(rights, lost);
+    let mut own = minus(rights, lost);
+    // Listing reveals names, not contents: keep it unless a denied directory would become
+    // listable (listing `dir` lists everything beneath it).
+    if rights.read && lost.read && !nodes.iter().any(|(p, r)| r.read && p.is_dir()) {
+        own.list = true;
+    }
     if !own.is_empty() {
         out.push(PathRule {
             path: dir.to_path_buf(),
@@ -675,6 +684,8 @@ mod tests {
         assert!(granted(&spec, &root.join("ws/src/deep/ok.rs")).read);
         assert!(granted(&spec, &root.join("ws/README")).write);
         assert!(!granted(&spec, &root.join("ws")).read);
+        // Listing stays: no denied directory lies beneath.
+        assert!(granted(&spec, &root.join("ws")).list);
         assert!(
             notes.iter().any(|n| n.contains("split around 1")),
             "{notes:?}"
@@ -744,8 +755,11 @@ mod tests {
         let (spec, notes) = policy_spec(&p).unwrap();
         assert!(!granted(&spec, &root.join("ws/a/b/.env")).read);
         assert!(granted(&spec, &root.join("ws/a/b/main.rs")).read);
-        // The directories on the way cannot be listed (listing is the read right).
+        // The directories on the way can be listed, not read beyond their entries' rules.
         assert!(!granted(&spec, &root.join("ws/a/b")).read);
+        assert!(granted(&spec, &root.join("ws/a/b")).list);
+        // `keys` is a denied directory: the workspace above it cannot be listed.
+        assert!(!granted(&spec, &root.join("ws")).list);
         assert!(!granted(&spec, &root.join("ws/keys/pub/x")).read);
         assert!(notes.iter().any(|n| n.contains("cannot ask")), "{notes:?}");
         assert!(

@@ -21,6 +21,10 @@ pub struct Rights {
     pub delete: bool,
     /// Execute files.
     pub execute: bool,
+    /// List directories only (`read` includes it): for a directory whose files may not all be
+    /// read, such as one holding a denied file.
+    #[serde(default)]
+    pub list: bool,
 }
 
 impl Rights {
@@ -31,6 +35,7 @@ impl Rights {
         create: false,
         delete: false,
         execute: false,
+        list: false,
     };
     /// Read and execute: system directories holding programs and libraries.
     pub const READ_EXECUTE: Rights = Rights {
@@ -44,6 +49,7 @@ impl Rights {
         create: true,
         delete: true,
         execute: false,
+        list: false,
     };
 
     /// True when no right is granted.
@@ -60,6 +66,7 @@ impl fmt::Display for Rights {
             (self.create, "create"),
             (self.delete, "delete"),
             (self.execute, "execute"),
+            (self.list && !self.read, "list"),
         ];
         let mut first = true;
         for (on, name) in names {

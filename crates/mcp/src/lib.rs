@@ -12,8 +12,8 @@
 //!   trusted (or during the session) is untrusted again.
 //! - `tools/call` requests: a [`Checker`] assesses the arguments (traversal, roots, symlinks,
 //!   sensitive paths, command and SQL injection, secrets) into a [`Risk`] with [`Reason`]s;
-//!   rate limits and anomaly flags apply; a [`Guard`] (the built-in [`Rules`] now, the policy
-//!   engine later) returns allow, confirm or deny; confirmations go to a [`Prompt`] (the
+//!   rate limits and anomaly flags apply; a [`Guard`] (the built-in [`Rules`], or a hush policy
+//!   through [`PolicyGuard`]) returns allow, confirm or deny; confirmations go to a [`Prompt`] (the
 //!   controlling terminal, [`TtyPrompt`]). Denied calls are answered by hush with a tool result
 //!   marked `isError` and a generic text; details go to the [`AuditEvent`] sink.
 //! - Trust levels live in a [`TrustStore`]: a 0600 JSON file, written atomically, keyed by
@@ -40,8 +40,8 @@
 //!
 //! # What this crate does not promise
 //!
-//! - It does not spawn or sandbox the server (that is `crates/exec`'s job); [`Proxy::run`]
-//!   takes the server's pipes.
+//! - It does not spawn or sandbox the server (that is `crates/exec`'s job:
+//!   `Sandbox::spawn_piped`); [`Proxy::run`] takes the server's pipes.
 //! - Argument checks are heuristics over JSON strings: a tool that interprets an innocent-looking
 //!   argument dangerously is only caught by the policy and the sandbox.
 //! - While a confirmation is pending, later client messages wait behind it.
