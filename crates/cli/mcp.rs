@@ -353,6 +353,7 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
         args.audit_key.as_ref(),
         &sources,
         server_name.clone(),
+        rules.clone(),
     )?;
     if let (Some(p), true) = (&policy, args.watch_policy) {
         let audit = audit.clone();

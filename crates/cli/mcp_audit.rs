@@ -18,6 +18,7 @@ use anyhow::Context;
 use hush_audit::{AuditWriter, Event, Flag, Injected, Target};
 use hush_exec::{Enforcement, LandlockState, PipedEnd, Status};
 use hush_mcp::{Answer, AuditEvent, AuditSink, Decision, Reason};
+use hush_patterns::RuleSet;
 use hush_policy::{Decision as PolicyDecision, Request};
 
 /// The request id of events about the server rather than one call.
@@ -43,9 +44,10 @@ impl McpAudit {
         key: Option<&PathBuf>,
         policy: &[PathBuf],
         server: String,
+        rules: Arc<RuleSet>,
     ) -> anyhow::Result<McpAudit> {
         let writer = log
-            .map(|log| crate::audit::open_writer(log, key, policy, "hush mcp"))
+            .map(|log| crate::audit::open_writer(log, key, policy, "hush mcp", Some(rules)))
             .transpose()?;
         Ok(McpAudit(Arc::new(Inner {
             writer: Mutex::new(writer),
