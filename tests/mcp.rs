@@ -12,8 +12,36 @@ use crate::util::{available, fake_token};
 
 pub(crate) const DENIED: &str = "hush: this tool call was denied by the user's security policy.";
 
-fn server() -> PathBuf {
+pub(crate) fn server() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/fake_server.py")
+}
+
+/// The Python interpreter behind `python3` (not a shim: the server runs it in the sandbox) and
+/// the `hush mcp` flags that let it run there: execute its prefixes, read the test servers.
+pub(crate) fn python() -> &'static (String, Vec<String>) {
+    static PYTHON: std::sync::OnceLock<(String, Vec<String>)> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)",
+            ])
+            .output()
+            .expect("python3 runs");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut flags = Vec::new();
+        for prefix in &lines[1..] {
+            flags.extend(["--allow-exec".to_string(), prefix.to_string()]);
+        }
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp");
+        flags.extend(["--allow-read".to_string(), data.display().to_string()]);
+        (lines[0].to_string(), flags)
+    })
+}
+
+pub(crate) fn py() -> String {
+    python().0.clone()
 }
 
 pub(crate) struct Run {
@@ -57,7 +85,7 @@ impl Run {
     }
 }
 
-fn spawn(mut cmd: Command) -> std::process::Child {
+pub(crate) fn spawn(mut cmd: Command) -> std::process::Child {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -95,9 +123,10 @@ pub(crate) fn hush_mcp(trust: &Path, args: &[&str], server_args: &[&str]) -> Com
         .arg("mcp")
         .arg("--trust-file")
         .arg(trust)
+        .args(&python().1)
         .args(args)
         .arg("--")
-        .arg("python3")
+        .arg(py())
         .arg(server())
         .args(server_args)
         .env_remove("FAKE_SECRET");
@@ -218,12 +247,59 @@ fn mcp_hides_and_denies_blocked_tools() {
     );
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(
-        log.contains(r#""event":"tools_listed""#) && log.contains(r#""hidden":["delete_file"]"#),
+        log.contains(r#""kind":"note""#) && log.contains("hidden: delete_file"),
         "{log}"
     );
-    assert!(
-        log.contains(r#""event":"tool_call","server""#) && log.contains(r#""decision":"denied""#)
+    // Every call is in the review with its decision: echo (6) allowed, both delete_file denied.
+    let calls = review(&audit)["review"]["calls"].clone();
+    let got: Vec<(String, String)> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["target"].as_str().unwrap().to_string(),
+                c["effect"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("fake_server.py/echo", "allow"),
+            ("fake_server.py/delete_file", "deny"),
+            ("fake_server.py/delete_file", "deny"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
     );
+}
+
+/// `hush audit review --format json` of a log, after checking it verifies.
+pub(crate) fn review(log: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["audit", "review", "--format", "json"])
+        .arg(log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["integrity"]["ok"], json!(true), "{v}");
+    v
+}
+
+/// The answers recorded in a log's confirmations.
+pub(crate) fn answers(log: &Path) -> Vec<Value> {
+    review(log)["review"]["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["effect"] == json!("confirm"))
+        .map(|c| c["answer"].clone())
+        .collect()
 }
 
 #[test]
@@ -285,7 +361,13 @@ fn mcp_redacts_results_and_server_stderr() {
         call(1, "leak", json!({})),
         call(2, "echo", json!({"note": "see the vault"})),
     ];
-    let mut cmd = hush_mcp(&trust, &["--values-from-env", "DB_PASSWORD"], &[]);
+    // The server runs with an empty environment: FAKE_SECRET reaches it because it is passed
+    // (and registered for redaction) with --secret-env.
+    let mut cmd = hush_mcp(
+        &trust,
+        &["--values-from-env", "DB_PASSWORD", "--env", "FAKE_SECRET"],
+        &[],
+    );
     cmd.env("FAKE_SECRET", &token).env("DB_PASSWORD", value);
     let run = feed(cmd, &input);
     let out = String::from_utf8_lossy(&run.stdout);
@@ -301,7 +383,11 @@ fn mcp_redacts_results_and_server_stderr() {
         .contains("fake server starting with token [REDACTED:hush.github.pat]"));
 
     // A registered value is redacted too, and sending it to a tool is exfiltration: denied.
-    let mut cmd = hush_mcp(&trust, &["--values-from-env", "DB_PASSWORD"], &[]);
+    let mut cmd = hush_mcp(
+        &trust,
+        &["--values-from-env", "DB_PASSWORD", "--env", "FAKE_SECRET"],
+        &[],
+    );
     cmd.env("FAKE_SECRET", value).env("DB_PASSWORD", value);
     let run = feed(
         cmd,
@@ -322,6 +408,18 @@ fn mcp_redacts_results_and_server_stderr() {
         "{}",
         run.stderr
     );
+
+    // --secret-env passes a value to the server and redacts it everywhere.
+    let mut cmd = hush_mcp(&trust, &["--secret-env", "FAKE_SECRET"], &[]);
+    cmd.env("FAKE_SECRET", value);
+    let run = feed(cmd, &[call(1, "leak", json!({}))]);
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(!out.contains(value), "{out}");
+    assert!(
+        out.contains("config: token=[REDACTED:hush.known-value]"),
+        "{out}"
+    );
+    assert!(!run.stderr.contains(value), "{}", run.stderr);
 }
 
 #[test]
@@ -356,10 +454,10 @@ fn mcp_untrusts_a_changed_tool_definition() {
 
     // Across sessions: a tool trusted for another definition is untrusted again, and the trust
     // file says so.
-    let id = hush_mcp::server_id(&["python3".to_string(), server().display().to_string()]);
+    let id = hush_mcp::server_id(&[py(), server().display().to_string()]);
     let old = "0".repeat(64);
     let file = json!({"version": 1, "servers": {id.clone(): {
-        "command": ["python3", server()],
+        "command": [py(), server()],
         "tools": {"echo": {"hash": old, "level": "always_allow", "updated": 1}}
     }}});
     std::fs::write(&trust, file.to_string()).unwrap();
@@ -420,8 +518,7 @@ fn mcp_confirmation_without_a_terminal_is_a_denial() {
     );
     assert_eq!(denied_text(&run.reply(json!(1))), DENIED);
     assert_eq!(run.reply(json!(2))["result"]["isError"], json!(false));
-    let log = std::fs::read_to_string(&audit).unwrap();
-    assert!(log.contains(r#""answer":"no_terminal""#), "{log}");
+    assert_eq!(answers(&audit), vec![json!("no-terminal")]);
 }
 
 #[test]
@@ -448,7 +545,7 @@ fn mcp_answers_malformed_client_lines_itself() {
 fn mcp_trust_suspend_revoke_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let trust = dir.path().join("trust.json");
-    let cmd = vec!["python3".to_string(), server().display().to_string()];
+    let cmd = vec![py(), server().display().to_string()];
     let id = hush_mcp::server_id(&cmd);
     let file = json!({"version": 1, "servers": {id.clone(): {"command": cmd, "level": "trusted", "updated": 1}}});
     std::fs::write(&trust, file.to_string()).unwrap();
@@ -469,7 +566,7 @@ fn mcp_trust_suspend_revoke_and_resume() {
     let (code, out, _) = hush_trust(&["list"]);
     assert_eq!(code, Some(0));
     assert!(
-        out.contains(&format!("{id}  trusted  [active]  python3 ")),
+        out.contains(&format!("{id}  trusted  [active]  {} ", py())),
         "{out}"
     );
     // Trusted: a medium-risk call goes through.
@@ -506,7 +603,7 @@ fn mcp_trust_suspend_revoke_and_resume() {
 }
 
 /// Sends each request and waits for its answer, as a real client does; then stdin is closed.
-fn converse(cmd: Command, requests: &[String]) -> Run {
+pub(crate) fn converse(cmd: Command, requests: &[String]) -> Run {
     use std::io::BufRead;
     let mut child = spawn(cmd);
     let mut stdin = child.stdin.take().unwrap();
@@ -537,9 +634,10 @@ fn hush_mcp_tty(trust: &Path, audit: &Path, answers: &str, args: &[&str]) -> Com
         .arg(trust)
         .arg("--audit-log")
         .arg(audit)
+        .args(&python().1)
         .args(args)
         .arg("--")
-        .arg("python3")
+        .arg(py())
         .arg(server())
         .env_remove("FAKE_SECRET");
     c
@@ -551,7 +649,7 @@ fn mcp_confirms_on_the_terminal_with_every_choice() {
     // whether the answer stuck.
     let medium = |id| call(id, "echo", json!({"text": "run `make` first"}));
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
-    let id = hush_mcp::server_id(&["python3".to_string(), server().display().to_string()]);
+    let id = hush_mcp::server_id(&[py(), server().display().to_string()]);
     // (typed answers, allowed calls, questions asked, what the trust file says after)
     let cases: [(&str, [bool; 2], usize, Value); 5] = [
         ("e,e", [true, true], 2, Value::Null),
@@ -608,6 +706,18 @@ fn mcp_confirms_on_the_terminal_with_every_choice() {
             _ => server["tools"]["echo"]["level"].clone(),
         };
         assert_eq!(got, stored, "{answers}: {file}");
+        // The audit log holds each answer under its name.
+        let names: Vec<Value> = answers
+            .split(',')
+            .map(|a| match a {
+                "e" => json!("once"),
+                "a" => json!("always"),
+                "t" => json!("trust-server"),
+                "b" => json!("block"),
+                _ => json!("cancel"),
+            })
+            .collect();
+        assert_eq!(crate::mcp::answers(&audit), names, "{answers}");
     }
 
     // No answer in time: denied, and the audit says why.
@@ -621,8 +731,7 @@ fn mcp_confirms_on_the_terminal_with_every_choice() {
         &[medium(2)],
     );
     assert_eq!(denied_text(&run.reply(json!(2))), DENIED);
-    let log = std::fs::read_to_string(&audit).unwrap();
-    assert!(log.contains(r#""answer":"timed_out""#), "{log}");
+    assert_eq!(answers(&audit), vec![json!("timeout")]);
 }
 
 /// The official MCP Python SDK's client and a real server (`mcp-server-time` from PyPI), through
@@ -647,14 +756,10 @@ fn mcp_interoperates_with_the_python_sdk_and_a_real_server() {
         .arg("mcp")
         .arg("--trust-file")
         .arg(dir.path().join("trust.json"))
-        .args([
-            "--block",
-            "convert_time",
-            "--",
-            "python3",
-            "-m",
-            "mcp_server_time",
-        ])
+        .args(&python().1)
+        .args(["--block", "convert_time", "--"])
+        .arg(py())
+        .args(["-m", "mcp_server_time"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -5,6 +5,7 @@ mod util;
 mod audit;
 mod cap;
 mod mcp;
+mod mcp_policy;
 mod policy;
 mod precommit;
 mod rules;

@@ -435,7 +435,9 @@ impl McpCapabilities {
         required: bool,
     ) -> anyhow::Result<McpCapabilities> {
         if !hush_capability::valid_name(&server) || server.contains(['/', '*']) {
-            bail!("`{server}` can't name a server in capability patterns; pass `--capability-server NAME`");
+            bail!(
+                "`{server}` can't name a server in capability patterns; pass `--server-name NAME`"
+            );
         }
         let authority = Authority::open(store)
             .with_context(|| format!("cannot open the capability store `{}`", store.display()))?;
@@ -498,55 +500,5 @@ impl hush_mcp::CapabilityCheck for McpCapabilities {
             Err(e @ Rejection::NotAllowed { .. }) => denied(e.to_string()),
             Err(e) => denied(format!("invalid token: {e}")),
         }
-    }
-}
-
-/// The server's name in capability patterns when none is given: the server command's program,
-/// or for launchers (`npx`, `uvx`, `node`, `python3`, ...) the first argument that is not a
-/// flag, without its directory, npm scope or extension.
-pub(crate) fn server_name(command: &[String]) -> String {
-    const LAUNCHERS: &[&str] = &[
-        "npx", "uvx", "uv", "node", "deno", "bun", "bunx", "python", "python3", "pipx", "docker",
-    ];
-    let base = |s: &str| -> String {
-        let s = s.rsplit('/').next().unwrap_or(s);
-        let s = s.split('@').find(|p| !p.is_empty()).unwrap_or(s);
-        s.strip_suffix(".py")
-            .or_else(|| s.strip_suffix(".js"))
-            .unwrap_or(s)
-            .to_string()
-    };
-    let Some(program) = command.first() else {
-        return "server".into();
-    };
-    let p = base(program);
-    if !LAUNCHERS.contains(&p.as_str()) {
-        return p;
-    }
-    command[1..]
-        .iter()
-        .find(|a| !a.starts_with('-') && !matches!(a.as_str(), "run" | "x" | "exec"))
-        .map_or(p, |a| base(a))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::server_name;
-
-    #[test]
-    fn server_names_come_from_the_command() {
-        let name = |c: &[&str]| server_name(&c.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(
-            name(&["npx", "-y", "@modelcontextprotocol/server-filesystem", "/p"]),
-            "server-filesystem"
-        );
-        assert_eq!(
-            name(&["uvx", "mcp-server-git@1.2", "--repo", "."]),
-            "mcp-server-git"
-        );
-        assert_eq!(name(&["python3", "/t/fake_server.py"]), "fake_server");
-        assert_eq!(name(&["/usr/local/bin/my-server", "--x"]), "my-server");
-        assert_eq!(name(&["node"]), "node");
-        assert_eq!(name(&[]), "server");
     }
 }

@@ -13,6 +13,7 @@ mod cap;
 mod env;
 mod hook;
 mod mcp;
+mod mcp_audit;
 mod policy;
 mod rules;
 mod run;

@@ -164,22 +164,13 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if args.policy.is_some() {
         return crate::run_policy::run(args);
     }
-    let mut spec = SandboxSpec::new();
-    spec.allow_system();
-    for p in &args.allow_read {
-        spec.allow(absolute(p)?, Rights::READ);
-    }
-    for p in &args.allow_exec {
-        spec.allow(absolute(p)?, Rights::READ_EXECUTE);
-    }
-    for p in &args.allow_write {
-        spec.allow(absolute(p)?, Rights::READ_WRITE);
-    }
-    spec.network = match args.network {
-        _ if !args.allow_host.is_empty() => Network::Allow(args.allow_host.clone()),
-        NetworkArg::Off => Network::Off,
-        NetworkArg::On => Network::On,
-    };
+    let mut spec = flags_spec(
+        &args.allow_read,
+        &args.allow_exec,
+        &args.allow_write,
+        &args.allow_host,
+        args.network,
+    )?;
     spec.stdin = if args.stdin {
         Stdin::Inherit
     } else {
@@ -256,6 +247,34 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         let _ = writeln!(err, "hush: stopped `{}`: {why}", program.to_string_lossy());
     }
     Ok(Outcome::Exit(exit_byte(outcome.exit_code())))
+}
+
+/// The sandbox the `--allow-*` and `--network` flags describe (also `hush mcp`'s without a
+/// policy): system directories, then the paths given.
+pub(crate) fn flags_spec(
+    read: &[PathBuf],
+    exec: &[PathBuf],
+    write: &[PathBuf],
+    hosts: &[hush_exec::HostPort],
+    network: NetworkArg,
+) -> anyhow::Result<SandboxSpec> {
+    let mut spec = SandboxSpec::new();
+    spec.allow_system();
+    for (paths, rights) in [
+        (read, Rights::READ),
+        (exec, Rights::READ_EXECUTE),
+        (write, Rights::READ_WRITE),
+    ] {
+        for p in paths {
+            spec.allow(absolute(p)?, rights);
+        }
+    }
+    spec.network = match network {
+        _ if !hosts.is_empty() => Network::Allow(hosts.to_vec()),
+        NetworkArg::Off => Network::Off,
+        NetworkArg::On => Network::On,
+    };
+    Ok(spec)
 }
 
 fn absolute(p: &std::path::Path) -> anyhow::Result<PathBuf> {

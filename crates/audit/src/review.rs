@@ -60,6 +60,8 @@ pub struct Review {
     pub sessions: u64,
     /// Requests.
     pub requests: u64,
+    /// Every decided call, in log order (with the answer, when one was asked).
+    pub calls: Vec<Call>,
     /// Denied calls.
     pub denied: Vec<Call>,
     /// Calls that needed confirmation, with the answer.
@@ -87,6 +89,7 @@ impl Review {
         let mut targets: HashMap<String, Target> = HashMap::new();
         let mut sessions = std::collections::HashSet::new();
         let mut calls: HashMap<String, usize> = HashMap::new();
+        let mut all: HashMap<String, usize> = HashMap::new();
         for rec in records {
             let rec = match rec {
                 Ok(rec) => rec,
@@ -139,6 +142,8 @@ impl Review {
                     if matches!(risk.as_str(), "high" | "critical") {
                         r.high_risk.push(call.clone());
                     }
+                    all.insert(key(&rec.session, &id), r.calls.len());
+                    r.calls.push(call.clone());
                     match effect.as_str() {
                         "allow" => {}
                         "confirm" => {
@@ -149,7 +154,11 @@ impl Review {
                     }
                 }
                 Event::Confirmation { id, answer, .. } => {
-                    if let Some(&i) = calls.get(&key(&rec.session, &id)) {
+                    let k = key(&rec.session, &id);
+                    if let Some(&i) = all.get(&k) {
+                        r.calls[i].answer = Some(answer.clone());
+                    }
+                    if let Some(&i) = calls.get(&k) {
                         r.confirmed[i].answer = Some(answer);
                     }
                 }
@@ -203,6 +212,14 @@ impl Review {
                 "  {:<32} {:>6} {:>7} {:>7} {:>6} {:>6}",
                 t, c.calls, c.allowed, c.confirmed, c.denied, c.failed
             );
+        }
+        let _ = writeln!(s, "\ncalls: {}", self.calls.len());
+        for c in &self.calls {
+            let _ = write!(s, "  {} {:<7} [{}] {}", c.time, c.effect, c.risk, c.target);
+            if let Some(a) = &c.answer {
+                let _ = write!(s, " -> {a}");
+            }
+            let _ = writeln!(s);
         }
         list(&mut s, "denied", &self.denied);
         list(&mut s, "confirmation asked", &self.confirmed);

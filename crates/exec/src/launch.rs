@@ -3,11 +3,11 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::netproxy::{Proxy, RefusedConnection};
 use crate::report::Enforcement;
-use crate::spec::{Network, SandboxSpec, Stdin};
+use crate::spec::{Limits, Network, SandboxSpec, Stdin};
 use crate::wire::{self, Report, Request};
 
 /// The first argument that makes a binary run [`helper_main`](crate::helper_main).
@@ -228,7 +228,7 @@ pub struct Sandbox {
 }
 
 /// Called with the enforcement reached, once the program is running.
-type OnStart = dyn Fn(&Enforcement) + Send + Sync;
+pub(crate) type OnStart = dyn Fn(&Enforcement) + Send + Sync;
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -363,33 +363,29 @@ impl Sandbox {
         E: Write + Send,
     {
         let start = Instant::now();
-        let program = self.resolve()?;
-        let secrets = self.secret_values()?;
+        let stdin = io::stdin();
+        let stdin_fd = (self.spec.stdin == Stdin::Inherit).then(|| stdin.as_fd());
         let helper_err = |source| ExecError::Helper {
             helper: self.helper.clone(),
             source,
         };
-        let (mut sock, theirs) = UnixStream::pair().map_err(helper_err)?;
-        let mut cmd = Command::new(&self.helper);
-        cmd.args(&self.helper_args)
-            .env_clear()
-            .stdin(Stdio::from(OwnedFd::from(theirs)));
         let masters = if self.terminal {
             let size = rustix::termios::tcgetwinsize(io::stdout()).ok();
             let (out_master, out_slave) = pty_pair(size).map_err(helper_err)?;
             let (err_master, err_slave) = pty_pair(size).map_err(helper_err)?;
-            cmd.stdout(Stdio::from(out_slave))
-                .stderr(Stdio::from(err_slave));
-            Some((out_master, err_master))
+            Some(((out_master, err_master), (out_slave, err_slave)))
         } else {
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
             None
         };
-        let mut child = cmd.spawn().map_err(helper_err)?;
-        // The helper's ends (socket, terminals) must close with the helper, so that its exit
-        // reads as end of file.
-        drop(cmd);
-        let (out_pipe, err_pipe): (Option<Output>, Option<Output>) = match masters {
+        let (outputs, slaves) = masters.unzip();
+        let Started {
+            program,
+            secrets,
+            ctl: sock,
+            mut child,
+            proxy,
+        } = self.start(stdin_fd, slaves)?;
+        let (out_pipe, err_pipe): (Option<Output>, Option<Output>) = match outputs {
             Some((o, e)) => (
                 Some(Box::new(PtyReader(std::fs::File::from(o)))),
                 Some(Box::new(PtyReader(std::fs::File::from(e)))),
@@ -400,47 +396,6 @@ impl Sandbox {
             ),
         };
 
-        let req =
-            Request {
-                spec: self.spec.clone(),
-                program: program.as_os_str().as_bytes().to_vec(),
-                args: self.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-                cwd: self.cwd.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()),
-                env: self
-                    .env
-                    .iter()
-                    .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-                    .chain(self.secrets.iter().map(|(k, v)| {
-                        (k.as_bytes().to_vec(), v.expose_secret().as_bytes().to_vec())
-                    }))
-                    .collect(),
-                init: None,
-            };
-        let stdin = io::stdin();
-        let stdin_fd = (self.spec.stdin == Stdin::Inherit).then(|| stdin.as_fd());
-        let (proxy, proxy_fd) = match &self.spec.network {
-            Network::Allow(hosts) => {
-                let (ours, theirs) = UnixStream::pair().map_err(helper_err)?;
-                let proxy = Proxy::start(ours, hosts.clone(), self.spec.network_deny.clone())
-                    .map_err(helper_err)?;
-                (Some(proxy), Some(OwnedFd::from(theirs)))
-            }
-            _ => (None, None),
-        };
-        let sent = wire::send_request(
-            &mut sock,
-            &req,
-            stdin_fd,
-            proxy_fd.as_ref().map(|fd| fd.as_fd()),
-        );
-        drop(proxy_fd);
-        if let Err(e) = sent {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(helper_err(e));
-        }
-        drop(req);
-
         let ctl = Arc::new(sock);
         let limit = Arc::new(OutputCap {
             used: AtomicU64::new(0),
@@ -448,19 +403,7 @@ impl Sandbox {
             tripped: AtomicBool::new(false),
             ctl: Arc::clone(&ctl),
         });
-        let (tx, rx) = mpsc::channel();
-        let reports = {
-            let reader = ctl.try_clone().map_err(helper_err)?;
-            std::thread::spawn(move || {
-                for line in BufReader::new(reader).lines() {
-                    let Ok(line) = line else { break };
-                    let parsed = serde_json::from_str::<Report>(&line);
-                    if tx.send(parsed).is_err() {
-                        break;
-                    }
-                }
-            })
-        };
+        let (rx, reports) = report_reader(&ctl).map_err(helper_err)?;
 
         let mut stdout = stdout;
         let mut stderr = stderr;
@@ -505,7 +448,13 @@ impl Sandbox {
             let stderr = &mut stderr;
             let o = s.spawn(move || pump(out_pipe, stdout));
             let e = s.spawn(move || pump(err_pipe, stderr));
-            let control = self.control(&rx, &ctl, &mut child);
+            let control = control(
+                &self.spec.limits,
+                self.on_start.as_deref(),
+                &rx,
+                &ctl,
+                &mut child,
+            );
             let o = o.join().unwrap_or_else(|_| Ok(Counts::new()));
             let e = e.join().unwrap_or_else(|_| Ok(Counts::new()));
             (control, (o, e))
@@ -539,89 +488,90 @@ impl Sandbox {
         })
     }
 
-    /// Follows the helper's reports and enforces the wall clock. Returns the start report
-    /// (or the refusal) and how the program ended.
-    #[allow(clippy::type_complexity)]
-    fn control(
+    /// Resolves the program, checks the secrets, starts the helper and sends it the request.
+    /// The program's stdin is `stdin` when given (else closed); its stdout and stderr are the
+    /// `terminals` when given, else pipes left in the returned child.
+    pub(crate) fn start(
         &self,
-        rx: &mpsc::Receiver<Result<Report, serde_json::Error>>,
-        ctl: &UnixStream,
-        child: &mut std::process::Child,
-    ) -> io::Result<(
-        Result<Enforcement, (u8, String)>,
-        (Status, Option<Stop>, Option<Usage>),
-    )> {
-        let deadline = self.spec.limits.wall.map(|w| Instant::now() + w);
-        let mut hard_deadline: Option<Instant> = None;
-        let mut started = None;
-        let mut status = None;
-        let mut stopped = None;
-        let mut usage = None;
-        loop {
-            // Once the program has ended, only the helper's own exit is awaited.
-            let wall = deadline.filter(|_| stopped.is_none() && status.is_none());
-            let wait = hard_deadline
-                .or(wall)
-                .map(|d| d.saturating_duration_since(Instant::now()));
-            let msg = match wait {
-                Some(w) => rx.recv_timeout(w),
-                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        stdin: Option<BorrowedFd<'_>>,
+        terminals: Option<(OwnedFd, OwnedFd)>,
+    ) -> Result<Started, ExecError> {
+        let program = self.resolve()?;
+        let secrets = self.secret_values()?;
+        let helper_err = |source| ExecError::Helper {
+            helper: self.helper.clone(),
+            source,
+        };
+        let (mut sock, theirs) = UnixStream::pair().map_err(helper_err)?;
+        let mut cmd = Command::new(&self.helper);
+        cmd.args(&self.helper_args)
+            .env_clear()
+            .stdin(Stdio::from(OwnedFd::from(theirs)));
+        match terminals {
+            Some((out, err)) => cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err)),
+            None => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        };
+        let mut child = cmd.spawn().map_err(helper_err)?;
+        // The helper's ends (socket, terminals) must close with the helper, so that its exit
+        // reads as end of file.
+        drop(cmd);
+        let req =
+            Request {
+                spec: self.spec.clone(),
+                program: program.as_os_str().as_bytes().to_vec(),
+                args: self.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+                cwd: self.cwd.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()),
+                env: self
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                    .chain(self.secrets.iter().map(|(k, v)| {
+                        (k.as_bytes().to_vec(), v.expose_secret().as_bytes().to_vec())
+                    }))
+                    .collect(),
+                init: None,
             };
-            match msg {
-                Ok(Ok(Report::Started(enf))) => {
-                    if let Some(f) = &self.on_start {
-                        f(&enf);
-                    }
-                    started = Some(Ok(enf));
-                }
-                Ok(Ok(Report::Refused { code, message })) => started = Some(Err((code, message))),
-                Ok(Ok(Report::Exited {
-                    code,
-                    signal,
-                    usage: u,
-                })) => {
-                    usage = u;
-                    status = match (code, signal) {
-                        (Some(c), _) => Some(Status::Exited(c)),
-                        (None, Some(s)) => Some(Status::Signaled(s)),
-                        (None, None) => None,
-                    };
-                }
-                Ok(Err(e)) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(io::Error::other(format!("bad report from the helper: {e}")));
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) if hard_deadline.is_none() => {
-                    // Wall clock: SIGTERM to everything, SIGKILL after the grace period (the
-                    // helper does both); if the helper itself hangs, it is killed.
-                    stopped = Some(Stop::Timeout);
-                    let _ = (&*ctl).write_all(b"term\n");
-                    hard_deadline =
-                        Some(Instant::now() + self.spec.limits.grace + Duration::from_secs(2));
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    hard_deadline = Some(Instant::now() + Duration::from_secs(3600));
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        let (proxy, proxy_fd) = match &self.spec.network {
+            Network::Allow(hosts) => {
+                let (ours, theirs) = UnixStream::pair().map_err(helper_err)?;
+                let proxy = Proxy::start(ours, hosts.clone(), self.spec.network_deny.clone())
+                    .map_err(helper_err)?;
+                (Some(proxy), Some(OwnedFd::from(theirs)))
             }
+            _ => (None, None),
+        };
+        let sent = wire::send_request(
+            &mut sock,
+            &req,
+            stdin,
+            proxy_fd.as_ref().map(|fd| fd.as_fd()),
+        );
+        drop(proxy_fd);
+        drop(req);
+        if let Err(e) = sent {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(helper_err(e));
         }
-        let helper = child.wait()?;
-        let started = started.ok_or_else(|| {
-            io::Error::other(format!(
-                "the helper ended before starting the program ({helper})"
-            ))
-        })?;
-        let status = status.unwrap_or({
-            use std::os::unix::process::ExitStatusExt;
-            match (helper.code(), helper.signal()) {
-                (Some(c), _) => Status::Exited(c),
-                (None, Some(s)) => Status::Signaled(s),
-                (None, None) => Status::Exited(125),
-            }
-        });
-        Ok((started, (status, stopped, usage)))
+        Ok(Started {
+            program,
+            secrets,
+            ctl: sock,
+            child,
+            proxy,
+        })
+    }
+
+    pub(crate) fn helper_path(&self) -> &Path {
+        &self.helper
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.spec.limits
+    }
+
+    pub(crate) fn on_start_fn(&self) -> Option<&OnStart> {
+        self.on_start.as_deref()
     }
 
     /// Redacts the hosts of refused requests (the program chose them, so they may carry a
@@ -773,4 +723,126 @@ impl Read for Capped {
             .unwrap_or(0)
             .min(n))
     }
+}
+
+/// A helper that has its request.
+pub(crate) struct Started {
+    /// The program that runs (after the search-path lookup).
+    pub(crate) program: PathBuf,
+    /// The secret values, for the redactor.
+    pub(crate) secrets: KnownValuesBuilder,
+    /// The control socket.
+    pub(crate) ctl: UnixStream,
+    /// The helper.
+    pub(crate) child: Child,
+    /// The network allow-list proxy, when the network is allow-listed; its
+    /// [`finish`](Proxy::finish) gives the refused requests.
+    pub(crate) proxy: Option<Proxy>,
+}
+
+/// Reads the helper's reports on a thread of their own.
+#[allow(clippy::type_complexity)]
+pub(crate) fn report_reader(
+    ctl: &UnixStream,
+) -> io::Result<(
+    mpsc::Receiver<Result<Report, serde_json::Error>>,
+    std::thread::JoinHandle<()>,
+)> {
+    let reader = ctl.try_clone()?;
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            let parsed = serde_json::from_str::<Report>(&line);
+            if tx.send(parsed).is_err() {
+                break;
+            }
+        }
+    });
+    Ok((rx, handle))
+}
+
+/// Follows the helper's reports and enforces the wall clock. Returns the start report
+/// (or the refusal) and how the program ended.
+#[allow(clippy::type_complexity)]
+pub(crate) fn control(
+    limits: &Limits,
+    on_start: Option<&OnStart>,
+    rx: &mpsc::Receiver<Result<Report, serde_json::Error>>,
+    ctl: &UnixStream,
+    child: &mut Child,
+) -> io::Result<(
+    Result<Enforcement, (u8, String)>,
+    (Status, Option<Stop>, Option<Usage>),
+)> {
+    let deadline = limits.wall.map(|w| Instant::now() + w);
+    let mut hard_deadline: Option<Instant> = None;
+    let mut started = None;
+    let mut status = None;
+    let mut stopped = None;
+    let mut usage = None;
+    loop {
+        // Once the program has ended, only the helper's own exit is awaited.
+        let wall = deadline.filter(|_| stopped.is_none() && status.is_none());
+        let wait = hard_deadline
+            .or(wall)
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        let msg = match wait {
+            Some(w) => rx.recv_timeout(w),
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match msg {
+            Ok(Ok(Report::Started(enf))) => {
+                if let Some(f) = on_start {
+                    f(&enf);
+                }
+                started = Some(Ok(enf));
+            }
+            Ok(Ok(Report::Refused { code, message })) => started = Some(Err((code, message))),
+            Ok(Ok(Report::Exited {
+                code,
+                signal,
+                usage: u,
+            })) => {
+                usage = u;
+                status = match (code, signal) {
+                    (Some(c), _) => Some(Status::Exited(c)),
+                    (None, Some(s)) => Some(Status::Signaled(s)),
+                    (None, None) => None,
+                };
+            }
+            Ok(Err(e)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(io::Error::other(format!("bad report from the helper: {e}")));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if hard_deadline.is_none() => {
+                // Wall clock: SIGTERM to everything, SIGKILL after the grace period (the
+                // helper does both); if the helper itself hangs, it is killed.
+                stopped = Some(Stop::Timeout);
+                let _ = (&*ctl).write_all(b"term\n");
+                hard_deadline = Some(Instant::now() + limits.grace + Duration::from_secs(2));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                hard_deadline = Some(Instant::now() + Duration::from_secs(3600));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let helper = child.wait()?;
+    let started = started.ok_or_else(|| {
+        io::Error::other(format!(
+            "the helper ended before starting the program ({helper})"
+        ))
+    })?;
+    let status = status.unwrap_or({
+        use std::os::unix::process::ExitStatusExt;
+        match (helper.code(), helper.signal()) {
+            (Some(c), _) => Status::Exited(c),
+            (None, Some(s)) => Status::Signaled(s),
+            (None, None) => Status::Exited(125),
+        }
+    });
+    Ok((started, (status, stopped, usage)))
 }

@@ -7,7 +7,9 @@
 //!   variables to pass (secret ones are also registered with the redactor), and
 //!   [`run`](Sandbox::run), which streams the program's stdout and stderr through
 //!   [`hush_stream`] redaction and returns an [`Outcome`]: exit status, the [`Enforcement`]
-//!   reached, and why it was stopped, if it was.
+//!   reached, and why it was stopped, if it was. [`spawn_piped`](Sandbox::spawn_piped) starts
+//!   the program the same way but hands back its raw stdin, stdout and stderr ([`Piped`]), for
+//!   a caller that speaks a protocol with it (`hush mcp` and an MCP server).
 //! - [`policy_spec`] turns a [`hush_policy::Policy`] into a [`SandboxSpec`] (filesystem rules,
 //!   with denied paths inside allowed directories split around; network mode and allowlist;
 //!   limits; stdin) plus notes on what the kernel cannot enforce exactly.
@@ -106,6 +108,7 @@ mod helper;
 mod hosts;
 mod launch;
 mod netproxy;
+mod piped;
 mod policy;
 mod report;
 mod spec;
@@ -117,6 +120,7 @@ pub use helper::helper_main;
 pub use hosts::HostPortError;
 pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, Usage, EXIT_STOPPED, HELPER_ARG};
 pub use netproxy::RefusedConnection;
+pub use piped::{Piped, PipedEnd};
 pub use policy::{policy_spec, MAX_ENTRIES};
 pub use report::{Enforcement, LandlockState, LimitsBy};
 pub use spec::{HostPort, Level, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};

@@ -1,5 +1,6 @@
-//! What the proxy reports to its audit callback. Events carry names, hashes, risks and reasons,
-//! never argument values or secrets.
+//! What the proxy reports to its audit callback. Events carry names, hashes, risks and reasons;
+//! the one field holding argument values ([`AuditEvent::ToolCall`]'s `arguments`) is never
+//! serialised, and a sink that records it must redact it (hush-audit's writer does).
 
 use serde::Serialize;
 
@@ -43,6 +44,17 @@ pub enum AuditEvent {
         /// The rate limit that denied it.
         #[serde(skip_serializing_if = "Option::is_none")]
         rate_limited: Option<Limited>,
+        /// The guard's reasons (a policy's), most decisive first.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        guard_reasons: Vec<String>,
+        /// Ids of the guard's rules that matched.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        rules: Vec<String>,
+        /// Time the guard took, nanoseconds.
+        guard_ns: u64,
+        /// The call's arguments, unredacted: never serialised; redact before recording.
+        #[serde(skip)]
+        arguments: serde_json::Value,
     },
     /// A tool call's capability token was checked (or was required and missing).
     Capability {

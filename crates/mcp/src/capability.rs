@@ -94,6 +94,7 @@ pub(crate) fn allowed(
         return true;
     };
     let allowed = verdict.allowed;
+    let detail = verdict.detail.clone();
     audit(AuditEvent::Capability {
         server: call.server.to_string(),
         tool: call.tool.to_string(),
@@ -113,6 +114,10 @@ pub(crate) fn allowed(
             reasons: why.reasons,
             answer: None,
             rate_limited: None,
+            guard_reasons: vec![format!("capability: {detail}")],
+            rules: Vec::new(),
+            guard_ns: 0,
+            arguments: call.arguments.clone(),
         });
     }
     allowed

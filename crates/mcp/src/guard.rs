@@ -40,11 +40,46 @@ pub enum Verdict {
     Deny,
 }
 
+/// A verdict with what led to it, for the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Ruling {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, most decisive first (never argument values).
+    pub reasons: Vec<String>,
+    /// Ids of the rules that matched.
+    pub rules: Vec<String>,
+}
+
+impl Ruling {
+    /// A ruling with its reasons and rule ids.
+    pub fn new(verdict: Verdict, reasons: Vec<String>, rules: Vec<String>) -> Ruling {
+        Ruling {
+            verdict,
+            reasons,
+            rules,
+        }
+    }
+}
+
+impl From<Verdict> for Ruling {
+    fn from(verdict: Verdict) -> Ruling {
+        Ruling::new(verdict, Vec::new(), Vec::new())
+    }
+}
+
 /// Decides tool calls and tool visibility. Must be cheap and must not block: confirmation is the
 /// proxy's job. Implementations must fail closed (deny) on any internal error.
 pub trait Guard: Send + Sync {
     /// The verdict on one call.
     fn decide(&self, call: &ToolCall<'_>) -> Verdict;
+
+    /// The verdict with its reasons and rules; the proxy calls this one. The default has
+    /// [`decide`](Self::decide)'s verdict and no reasons.
+    fn rule(&self, call: &ToolCall<'_>) -> Ruling {
+        self.decide(call).into()
+    }
 
     /// Whether `tool` of `server` is shown in `tools/list`.
     fn visible(&self, server: &str, tool: &str, trust: &Effective) -> bool;

@@ -12,8 +12,8 @@
 //!   trusted (or during the session) is untrusted again.
 //! - `tools/call` requests: a [`Checker`] assesses the arguments (traversal, roots, symlinks,
 //!   sensitive paths, command and SQL injection, secrets) into a [`Risk`] with [`Reason`]s;
-//!   rate limits and anomaly flags apply; a [`Guard`] (the built-in [`Rules`] now, the policy
-//!   engine later) returns allow, confirm or deny; confirmations go to a [`Prompt`] (the
+//!   rate limits and anomaly flags apply; a [`Guard`] (the built-in [`Rules`], or a hush policy
+//!   through [`PolicyGuard`]) returns allow, confirm or deny; confirmations go to a [`Prompt`] (the
 //!   controlling terminal, [`TtyPrompt`]). Denied calls are answered by hush with a tool result
 //!   marked `isError` and a generic text; details go to the [`AuditEvent`] sink.
 //! - A tool call may carry a capability token in `params._meta["hush/capability"]`; a
@@ -44,8 +44,8 @@
 //!
 //! # What this crate does not promise
 //!
-//! - It does not spawn or sandbox the server (that is `crates/exec`'s job); [`Proxy::run`]
-//!   takes the server's pipes.
+//! - It does not spawn or sandbox the server (that is `crates/exec`'s job:
+//!   `Sandbox::spawn_piped`); [`Proxy::run`] takes the server's pipes.
 //! - Argument checks are heuristics over JSON strings: a tool that interprets an innocent-looking
 //!   argument dangerously is only caught by the policy and the sandbox.
 //! - While a confirmation is pending, later client messages wait behind it.
@@ -62,6 +62,7 @@ mod confirm;
 mod guard;
 mod limits;
 mod message;
+mod policy;
 mod proxy;
 mod risk;
 mod trust;
@@ -69,11 +70,12 @@ mod trust;
 pub use audit::{AuditEvent, Decision};
 pub use capability::{CapabilityCall, CapabilityCheck, CapabilityVerdict, CAPABILITY_META_KEY};
 pub use confirm::{Answer, Prompt, Question, TtyPrompt};
-pub use guard::{Guard, Rules, ToolCall, Verdict};
+pub use guard::{Guard, Rules, Ruling, ToolCall, Verdict};
 pub use limits::{Anomalies, Anomaly, Limited, RateConfig, RateLimiter, TokenBucket};
 pub use message::{
     canonical_json, classify, definition_hash, parse_frame, Frame, Kind, ParseError,
 };
+pub use policy::PolicyGuard;
 pub use proxy::{
     AuditSink, ClientAction, Proxy, ProxyConfig, ProxyError, DEFAULT_MAX_MESSAGE, DENIED_TEXT,
     RATE_LIMITED_TEXT,

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::audit::{AuditEvent, Decision};
 use crate::confirm::{Answer, Prompt, Question};
-use crate::guard::{Guard, ToolCall, Verdict};
+use crate::guard::{Guard, Ruling, ToolCall, Verdict};
 use crate::limits::{Anomalies, Limited, RateConfig, RateLimiter};
 use crate::message::{classify, definition_hash, parse_frame, trim_eol, Frame, Kind};
 use crate::risk::{Check, Checker, Risk};
@@ -432,19 +432,24 @@ impl Proxy {
             }
         }
         let record =
-            |decision, answer, rate_limited, reasons: &crate::Assessment| AuditEvent::ToolCall {
+            |decision, answer, rate_limited, ruling: &Ruling, guard_ns: u64| AuditEvent::ToolCall {
                 server: self.server.clone(),
                 tool: tool.to_string(),
                 decision,
                 risk,
-                reasons: reasons.reasons.clone(),
+                reasons: assessment.reasons.clone(),
                 answer,
                 rate_limited,
+                guard_reasons: ruling.reasons.clone(),
+                rules: ruling.rules.clone(),
+                guard_ns,
+                arguments: arguments.clone(),
             };
         if let Err(limited) = st.limiter.take(tool, now) {
             self.deny_burst(&mut st, tool, now);
             drop(st);
-            self.audit(record(Decision::Denied, None, Some(limited), &assessment));
+            let ruling = Ruling::from(Verdict::Deny);
+            self.audit(record(Decision::Denied, None, Some(limited), &ruling, 0));
             let text = match limited {
                 Limited::Tool | Limited::Server => RATE_LIMITED_TEXT,
             };
@@ -459,14 +464,17 @@ impl Proxy {
             trust,
             confirmed_in_session: st.confirmed.contains(tool),
         };
-        match self.config.guard.decide(&call) {
+        let started = Instant::now();
+        let ruling = self.config.guard.rule(&call);
+        let guard_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        match ruling.verdict {
             Verdict::Allow => {
                 if st.pending.len() < MAX_PENDING {
                     st.pending
                         .insert(id_key.to_string(), Pending::Call(tool.to_string()));
                 }
                 drop(st);
-                self.audit(record(Decision::Allowed, None, None, &assessment));
+                self.audit(record(Decision::Allowed, None, None, &ruling, guard_ns));
                 One::Pass
             }
             Verdict::Confirm => {
@@ -488,19 +496,21 @@ impl Proxy {
                             .insert(id_key.to_string(), Pending::Call(tool.to_string()));
                     }
                     drop(st);
-                    self.audit(record(Decision::Confirmed, Some(answer), None, &assessment));
+                    let e = record(Decision::Confirmed, Some(answer), None, &ruling, guard_ns);
+                    self.audit(e);
                     One::Pass
                 } else {
                     self.deny_burst(&mut st, tool, now);
                     drop(st);
-                    self.audit(record(Decision::Denied, Some(answer), None, &assessment));
+                    let e = record(Decision::Denied, Some(answer), None, &ruling, guard_ns);
+                    self.audit(e);
                     One::Reply(denied(id, DENIED_TEXT))
                 }
             }
             _ => {
                 self.deny_burst(&mut st, tool, now);
                 drop(st);
-                self.audit(record(Decision::Denied, None, None, &assessment));
+                self.audit(record(Decision::Denied, None, None, &ruling, guard_ns));
                 One::Reply(denied(id, DENIED_TEXT))
             }
         }

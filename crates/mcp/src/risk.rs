@@ -130,8 +130,9 @@ pub struct PathConfig {
     pub home: Option<PathBuf>,
 }
 
-/// Runs every check over a call's arguments. Built once per proxy; `Send + Sync`.
-#[derive(Debug)]
+/// Runs every check over a call's arguments. Built once per proxy; `Send + Sync`; cloning
+/// shares the compiled patterns.
+#[derive(Clone, Debug)]
 pub struct Checker {
     rules: Arc<RuleSet>,
     known: Arc<KnownValues>,

@@ -391,7 +391,7 @@ impl Policy {
 /// argument patterns) as plain strings, which skips the regex. The patterns are case-sensitive
 /// with backslash escapes, so a pattern free of `*?[]{}\\` matches exactly itself; and they
 /// are built without `literal_separator` (see `load.rs`), so `*` alone matches anything.
-fn glob_match(m: &globset::GlobMatcher, s: &str) -> bool {
+pub(crate) fn glob_match(m: &globset::GlobMatcher, s: &str) -> bool {
     let p = m.glob().glob();
     if p == "*" {
         return true;

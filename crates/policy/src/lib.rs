@@ -76,7 +76,9 @@ pub use eval::{MAX_ARGS, MAX_FIELD_LEN, MAX_JSON_DEPTH};
 pub use load::{canonicalize_request, Loader, MAX_POLICY_BYTES};
 pub use metrics::{Metrics, MetricsSnapshot, LATENCY_BUCKETS_NS};
 pub use paths::Context;
-pub use policy::{Limits, NetworkMode, Policy, PolicyTest, Settings};
+pub use policy::{
+    Limits, NetworkMode, Policy, PolicyTest, Settings, SERVER_TRUST_LEVELS, TOOL_TRUST_LEVELS,
+};
 pub use profiles::{profile_names, profile_text};
 pub use types::{
     ConnectRequest, Decision, Effect, ExecRequest, FileRequest, Request, Right, Rights, Risk,

@@ -706,6 +706,26 @@ impl LoadCx<'_> {
                     required: c.required,
                 });
             }
+            let pin = |value: &Option<S<String>>, key: &str, levels: &'static [&'static str]| {
+                let Some(v) = value else { return Ok(None) };
+                match levels.iter().find(|l| **l == v.get_ref()) {
+                    Some(l) => Ok(Some(*l)),
+                    None => src.invalid(
+                        v.span(),
+                        format!(
+                            "unknown {key} `{}`: use one of {}",
+                            v.get_ref(),
+                            levels.join(", ")
+                        ),
+                    ),
+                }
+            };
+            let trust = pin(&r.trust, "trust", &crate::policy::TOOL_TRUST_LEVELS)?;
+            let server_trust = pin(
+                &r.server_trust,
+                "server_trust",
+                &crate::policy::SERVER_TRUST_LEVELS,
+            )?;
             replace_or_push(
                 &mut layer.mcp,
                 McpRule {
@@ -715,6 +735,8 @@ impl LoadCx<'_> {
                     server,
                     tool,
                     args,
+                    trust,
+                    server_trust,
                 },
                 |r| &r.meta,
             );

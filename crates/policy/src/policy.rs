@@ -62,7 +62,18 @@ pub(crate) struct McpRule {
     pub(crate) server: GlobMatcher,
     pub(crate) tool: GlobMatcher,
     pub(crate) args: Vec<ArgConstraint>,
+    /// A pinned tool trust level (one of [`TOOL_TRUST_LEVELS`]).
+    pub(crate) trust: Option<&'static str>,
+    /// A pinned server trust level (one of [`SERVER_TRUST_LEVELS`]).
+    pub(crate) server_trust: Option<&'static str>,
 }
+
+/// Tool trust levels an `[[mcp]]` rule can pin with `trust`, strictest last.
+pub const TOOL_TRUST_LEVELS: [&str; 4] =
+    ["always_allow", "confirm_once", "confirm_always", "blocked"];
+
+/// Server trust levels an `[[mcp]]` rule can pin with `server_trust`, strictest last.
+pub const SERVER_TRUST_LEVELS: [&str; 3] = ["trusted", "untrusted", "sandboxed"];
 
 #[derive(Debug, Clone)]
 pub(crate) struct HostPort {
@@ -210,6 +221,58 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The trust levels the policy pins for `tool` on MCP server `server`: (server level, tool
+    /// level), each the strictest that an `[[mcp]]` rule naming them sets with `server_trust`
+    /// or `trust` (argument constraints aside). A pinned level overrides the trust file.
+    pub fn mcp_trust(
+        &self,
+        server: &str,
+        tool: &str,
+    ) -> (Option<&'static str>, Option<&'static str>) {
+        let rank = |levels: &[&str], l: &str| levels.iter().position(|x| *x == l);
+        let mut pinned: (Option<&'static str>, Option<&'static str>) = (None, None);
+        for r in &self.mcp {
+            if !crate::eval::glob_match(&r.server, server) {
+                continue;
+            }
+            if let Some(l) = r.server_trust {
+                if pinned
+                    .0
+                    .is_none_or(|p| rank(&SERVER_TRUST_LEVELS, l) > rank(&SERVER_TRUST_LEVELS, p))
+                {
+                    pinned.0 = Some(l);
+                }
+            }
+            if let Some(l) = r.trust.filter(|_| crate::eval::glob_match(&r.tool, tool)) {
+                if pinned
+                    .1
+                    .is_none_or(|p| rank(&TOOL_TRUST_LEVELS, l) > rank(&TOOL_TRUST_LEVELS, p))
+                {
+                    pinned.1 = Some(l);
+                }
+            }
+        }
+        pinned
+    }
+
+    /// Whether some call of `tool` on MCP server `server` can be allowed or confirmed: an allow
+    /// or confirm `[[mcp]]` rule names both, and no deny rule without argument constraints
+    /// does. A client should not see tools for which this is false (`tools/list`).
+    pub fn tool_visible(&self, server: &str, tool: &str) -> bool {
+        let names = |r: &&McpRule| {
+            crate::eval::glob_match(&r.server, server) && crate::eval::glob_match(&r.tool, tool)
+        };
+        let mut reachable = false;
+        for r in self.mcp.iter().filter(names) {
+            match r.meta.effect {
+                Effect::Deny if r.args.is_empty() => return false,
+                Effect::Deny => {}
+                _ => reachable = true,
+            }
+        }
+        reachable
+    }
+
     /// The directories the policy's paths were expanded against.
     pub fn context(&self) -> &Context {
         &self.ctx

@@ -151,6 +151,10 @@ pub(crate) struct McpSpec {
     pub(crate) reason: Option<String>,
     #[serde(default)]
     pub(crate) args: BTreeMap<String, S<ArgSpec>>,
+    /// Pins the tool's trust level (the trust file and prompt answers cannot change it).
+    pub(crate) trust: Option<S<String>>,
+    /// Pins the server's trust level.
+    pub(crate) server_trust: Option<S<String>>,
 }
 
 fn any_tool() -> S<String> {
