@@ -1253,6 +1253,15 @@ fn policy_watch_applies_an_edit_to_the_next_command() {
     );
 }
 
+/// Denies everything under the workspace's `keys/`.
+const NO_KEYS: &str = r#"
+[[filesystem]]
+id = "no-keys"
+paths = ["${workspace}/keys/**"]
+rights = ["read", "write", "create", "delete"]
+effect = "deny"
+"#;
+
 #[test]
 fn policy_denied_path_read_is_refused_and_audited() {
     if !have(
@@ -1261,15 +1270,7 @@ fn policy_denied_path_read_is_refused_and_audited() {
     ) {
         return;
     }
-    let fx = PolicyFixture::new(
-        r#"
-        [[filesystem]]
-        id = "no-keys"
-        paths = ["${workspace}/keys/**"]
-        rights = ["read", "write", "create", "delete"]
-        effect = "deny"
-        "#,
-    );
+    let fx = PolicyFixture::new(NO_KEYS);
     std::fs::create_dir(fx.workspace().join("keys")).unwrap();
     std::fs::write(fx.workspace().join("keys/id"), "do-not-read\n").unwrap();
     std::fs::write(fx.workspace().join("notes"), "readable\n").unwrap();
@@ -1398,4 +1399,182 @@ fn policy_settings_the_executor_cannot_honour_fail_closed() {
     let (code, out, err) = fx.run_sh("echo ran");
     assert_eq!((code, out.as_str()), (126, ""), "{err}");
     assert!(err.contains("temp_workspace"), "{err}");
+}
+
+/// The run's processes whose command line holds `marker` (scanned in this machine's `/proc`).
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmdline).contains(marker) {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn policy_escapes_are_refused_or_stopped_and_every_run_is_audited() {
+    let name = "policy_escapes_are_refused_or_stopped_and_every_run_is_audited";
+    if !have("landlock ABI", name) {
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    let keep = outside.path().join("keep");
+    std::fs::create_dir(&keep).unwrap();
+    std::fs::write(keep.join("a"), "kept\n").unwrap();
+    // Read, write and create under `keep`, but no delete.
+    let fx = PolicyFixture::new(&format!(
+        r#"{NO_KEYS}
+        [[filesystem]]
+        id = "keep"
+        paths = ["{keep}/**"]
+        rights = ["read", "write", "create"]
+
+        [[commands]]
+        id = "python"
+        program = "/usr/bin/python3*"
+        shell = true
+
+        [limits]
+        memory_mb = 256
+        "#,
+        keep = keep.display()
+    ));
+    let ws = fx.workspace();
+    std::fs::create_dir(ws.join("keys")).unwrap();
+    std::fs::write(ws.join("keys/id"), "do-not-read\n").unwrap();
+    std::os::unix::fs::symlink(ws.join("keys/id"), ws.join("link")).unwrap();
+    std::fs::copy("/bin/true", ws.join("mytrue")).unwrap();
+    let mut runs = 0;
+
+    // A denied file through a symlink and through /proc/self/root.
+    let (code, out, err) = fx.run_sh(&format!(
+        "cat link; cat /proc/self/root{}/keys/id; true",
+        ws.display()
+    ));
+    runs += 1;
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert_eq!(
+        err.matches("Permission denied").count() + err.matches("No such file or directory").count(),
+        2,
+        "{err}"
+    );
+    // Writing outside every allowed path.
+    let (code, _, err) = fx.run_sh(&format!(
+        "echo x > '{}/new'; true",
+        outside.path().display()
+    ));
+    runs += 1;
+    assert_eq!(code, 0, "{err}");
+    assert!(!outside.path().join("new").exists(), "{err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    // Deleting where only read, write and create are granted.
+    let (code, _, err) = fx.run_sh(&format!("rm -f '{}/a'; true", keep.display()));
+    runs += 1;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(keep.join("a")).unwrap(), "kept\n");
+    // Executing a binary from a directory without the execute right.
+    let (code, _, err) = fx.run_sh("./mytrue");
+    runs += 1;
+    assert_eq!(code, 126, "{err}");
+    // A grandchild that ignores SIGTERM and outlives its parent ends with the run.
+    let marker = format!("hush-escape-{}", std::process::id());
+    let (code, out, err) = fx.run_sh(&format!(
+        "sh -c 'trap \"\" TERM; sleep 300' {marker} & echo started"
+    ));
+    runs += 1;
+    assert_eq!((code, out.as_str()), (0, "started\n"), "{err}");
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+    // A memory hog under the policy's memory limit.
+    if have_python(name) {
+        let (code, out, err) = run(&mut fx.cmd(
+            &[],
+            &[
+                "/usr/bin/python3",
+                "-c",
+                "b = bytearray(1 << 30); print('survived')",
+            ],
+        ));
+        runs += 1;
+        assert_ne!(code, 0, "{out}{err}");
+        assert!(!out.contains("survived"), "{out}{err}");
+    }
+
+    // Every run: one session, allowed, confined by Landlock, and its end recorded.
+    let events = fx.events();
+    let count = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
+    assert_eq!(count("session_start"), runs);
+    assert_eq!(count("exit"), runs);
+    assert_eq!(count("resources"), runs);
+    let enforcement: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "enforcement")
+        .collect();
+    assert_eq!(enforcement.len(), runs);
+    for e in enforcement {
+        assert!(
+            e["mechanisms"]
+                .as_array()
+                .unwrap()
+                .contains(&"landlock".into()),
+            "{e}"
+        );
+    }
+    let exits: Vec<i64> = events
+        .iter()
+        .filter(|e| e["kind"] == "exit")
+        .map(|e| e["code"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(exits[3], 126, "{exits:?}");
+}
+
+#[test]
+fn policy_network_allowlist_refuses_unlisted_hosts_and_audits_them() {
+    let name = "policy_network_allowlist_refuses_unlisted_hosts_and_audits_them";
+    if !have_python(name) || !(have("+net", name) || have("tcp", name)) {
+        return;
+    }
+    let allowed = LocalServer::start("allowed");
+    let other = LocalServer::start("other");
+    let (a, o) = (allowed.port.to_string(), other.port.to_string());
+    let fx = PolicyFixture::new(&format!(
+        r#"
+        [[commands]]
+        id = "python"
+        program = "/usr/bin/python3*"
+        shell = true
+
+        [network]
+        mode = "allowlist"
+        allow = ["127.0.0.1:{a}"]
+        "#
+    ));
+    let (code, out, err) = run(&mut fx.cmd(&[], &["/usr/bin/python3", "-c", NET_PROBES, &a, &o]));
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "allowed: ok hello from allowed", "{out}{err}");
+    assert_eq!(lines[1], "other: refused 403", "{out}{err}");
+    assert!(
+        lines.last().unwrap().starts_with("direct: blocked"),
+        "the proxy was bypassed: {out}{err}"
+    );
+    assert_eq!(other.hits(), 0, "the unlisted server was reached");
+    let notes: Vec<String> = fx
+        .events()
+        .into_iter()
+        .filter(|e| e["kind"] == "note")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("network proxy refused") && n.contains(&format!("127.0.0.1:{o}"))),
+        "{notes:?}"
+    );
 }

@@ -409,7 +409,9 @@ fn allow_pattern(
     }
     let mut found = Vec::new();
     let complete = walk(&pattern, &pattern.base, budget, &mut |p, is_dir| {
-        if !is_dir && pattern.is_match(p) {
+        // Not a symlink: granting it would grant its target, wherever that is.
+        let link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_dir && !link && pattern.is_match(p) {
             found.push(p.to_path_buf());
         }
     });
@@ -584,7 +586,9 @@ fn split(
             .cloned()
             .collect();
         let child_rights = minus(rights, here);
-        if child_rights.is_empty() {
+        // A rule on a symlink would grant its target (Landlock opens the path): a link to the
+        // denied file would undo the deny. The directory's rule never granted targets.
+        if child_rights.is_empty() || entry.file_type().is_ok_and(|t| t.is_symlink()) {
             continue;
         }
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
@@ -653,6 +657,13 @@ mod tests {
         std::fs::write(root.join("ws/src/deep/secret.key"), "x").unwrap();
         std::fs::write(root.join("ws/src/deep/ok.rs"), "x").unwrap();
         std::fs::write(root.join("ws/README"), "x").unwrap();
+        // A link to the denied file in a directory that is split: a rule on it would grant
+        // the file itself.
+        std::os::unix::fs::symlink(
+            root.join("ws/src/deep/secret.key"),
+            root.join("ws/src/link"),
+        )
+        .unwrap();
         let p = load(
             &root.join("ws"),
             &[
@@ -682,6 +693,12 @@ mod tests {
             "{notes:?}"
         );
         assert!(spec.paths.iter().all(|r| is_normal(&r.path)));
+        assert!(
+            spec.paths
+                .iter()
+                .all(|r| r.path != root.join("ws/src/link")),
+            "a rule on the symlink grants the denied file"
+        );
     }
 
     #[test]
