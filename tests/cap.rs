@@ -365,14 +365,14 @@ fn mcp_checks_capability_tokens_on_tool_calls() {
     assert!(!log.contains("hushcap1."), "{log}");
     let caps: Vec<Value> = log
         .lines()
-        .map(json_of)
-        .filter(|e| e["event"] == "capability")
+        .map(|l| json_of(l)["event"].clone())
+        .filter(|e| e["kind"] == "capability")
         .collect();
     let details: Vec<(bool, String)> = caps
         .iter()
         .map(|e| {
             (
-                e["allowed"].as_bool().unwrap(),
+                e["action"] == "validated",
                 e["detail"].as_str().unwrap().to_string(),
             )
         })

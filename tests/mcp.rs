@@ -266,9 +266,9 @@ fn mcp_hides_and_denies_blocked_tools() {
     assert_eq!(
         got,
         [
-            ("fake_server.py/echo", "allow"),
-            ("fake_server.py/delete_file", "deny"),
-            ("fake_server.py/delete_file", "deny"),
+            ("fake_server/echo", "allow"),
+            ("fake_server/delete_file", "deny"),
+            ("fake_server/delete_file", "deny"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
     );
