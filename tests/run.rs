@@ -70,7 +70,7 @@ fn have(mechanism: &str, test: &str) -> bool {
     if !ok {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!(
+            skipped!(
                 "SKIPPED {test}: this kernel does not provide `{mechanism}` ({})",
                 line.trim()
             );
@@ -572,7 +572,7 @@ fn have_python(test: &str) -> bool {
     if !ok {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("SKIPPED {test}: needs /usr/bin/python3");
+            skipped!("SKIPPED {test}: needs /usr/bin/python3");
         }
     }
     ok
@@ -732,7 +732,7 @@ fn escape_limits_by_cgroup_stop_a_memory_hog_and_a_fork_bomb() {
             .unwrap_or("no note");
         #[allow(clippy::print_stderr)]
         {
-            eprintln!(
+            skipped!(
                 "SKIPPED {name}: needs a delegated cgroup v2 subtree with the memory and pids \
                  controllers ({})",
                 why.trim()

@@ -72,7 +72,7 @@ pub(crate) fn available(probe: &mut Command, test: &str, install: &str) -> bool 
     );
     #[allow(clippy::print_stderr)] // Tells the developer the check did not run.
     {
-        eprintln!("SKIPPED: {test} needs `{install}`");
+        skipped!("SKIPPED: {test} needs `{install}`");
     }
     false
 }

@@ -409,7 +409,7 @@ fn keyring_holds_the_passphrase_or_says_why_not() {
     if code != 0 {
         assert_eq!(code, 2);
         assert!(err.contains("encrypted vault file"), "{err}");
-        eprintln!("SKIPPED keyring round trip: {err}");
+        skipped!("SKIPPED keyring round trip: {err}");
         return;
     }
     let (code, out, err) = run(fx

@@ -161,7 +161,13 @@ fn sarif_validates_against_the_official_schema() {
             std::env::var_os("CI").is_none(),
             "python3 with jsonschema is required under CI (pip install jsonschema)"
         );
-        eprintln!("SKIPPED: sarif schema validation needs `python3 -m pip install jsonschema`");
+        {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "SKIPPED: sarif schema validation needs `python3 -m pip install jsonschema`"
+            );
+        }
         return;
     }
     let out = std::process::Command::new("python3")

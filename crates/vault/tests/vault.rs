@@ -223,7 +223,13 @@ fn a_vault_owned_by_someone_else_is_refused() {
     let path = new_vault(dir.path());
     // Only root can give the file away; elsewhere the check cannot be staged.
     if let Err(e) = std::os::unix::fs::chown(&path, Some(65534), None) {
-        eprintln!("SKIPPED foreign-owner test: cannot chown ({e})");
+        {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "SKIPPED foreign-owner test: cannot chown ({e})"
+            );
+        }
         return;
     }
     let e = Vault::open(&path, &pass("pw-one")).unwrap_err();
