@@ -14,6 +14,10 @@
 //! - When the program exits (or the launcher says `term`/`kill`, or goes away), every
 //!   remaining process of the run is killed: the program's process group, every process in
 //!   the helper's session, and every orphan re-parented to the helper, until none is left.
+//! - With a process limit but no cgroup to enforce it (`pids.max`), the helper is also a
+//!   watchdog: every [`WATCHDOG_PERIOD`] it counts the run's processes in `/proc` (see
+//!   [`members`]) and, past the limit, kills every one of them and reports the stop.
+//!   `RLIMIT_NPROC` stays set, but the kernel never applies it to root.
 //! - With a user namespace, the helper also unshares a PID namespace and starts itself again
 //!   as its init (PID 1), handing it the request; it then only relays messages. The init
 //!   mounts the namespace's own `/proc` and does the two steps above inside the namespace
@@ -39,6 +43,9 @@ use crate::wire::{self, Report, Request};
 
 /// Exit code of the helper when it cannot talk to the launcher at all.
 const PROTOCOL_FAILURE: i32 = 125;
+
+/// How often the process watchdog counts the run's processes.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(10);
 
 /// Runs the helper with the control socket on standard input. Returns the exit code for the
 /// helper process (the launcher reads the program's real status from the socket).
@@ -70,6 +77,7 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
         namespaces: Vec::new(),
         private_proc: false,
         limits_by: LimitsBy::Rlimit,
+        process_watchdog: false,
         notes: Vec::new(),
     };
     if let Some(info) = req.init.take() {
@@ -207,8 +215,19 @@ fn run_program(
         Ok(v) => v,
         Err((code, message)) => return refuse(&mut sock, code, message),
     };
+    let max_processes = req
+        .spec
+        .limits
+        .max_processes
+        .filter(|_| enf.process_watchdog);
     wire::send_report(&mut sock, &Report::Started(enf))?;
-    let (code, signal) = watch(&mut sock, child, req.spec.limits.grace, pid_ns_init)?;
+    let (code, signal, stopped) = watch(
+        &mut sock,
+        child,
+        req.spec.limits.grace,
+        pid_ns_init,
+        max_processes,
+    )?;
     // Every process of the run has been reaped by now, so the children's usage is the run's.
     let usage = children_usage();
     wire::send_report(
@@ -217,6 +236,7 @@ fn run_program(
             code,
             signal,
             usage,
+            stopped,
         },
     )?;
     Ok(0)
@@ -353,6 +373,8 @@ fn confine_and_spawn(
     // RLIMIT_AS the thread's stack, so a tight limit must not stop the helper itself.
     let by_cgroup = enf.limits_by == LimitsBy::Cgroup;
     confine::apply_rlimits(&spec.limits, by_cgroup).map_err(|m| (126, m))?;
+    // RLIMIT_NPROC does not bind root, and counts the user's processes, not the run's.
+    enf.process_watchdog = spec.limits.max_processes.is_some() && !by_cgroup;
     let (bounding, inheritable) = confine::drop_capabilities();
     enf.no_capabilities = inheritable && (bounding || !rustix::process::geteuid().is_root());
     confine::apply_landlock(spec, &mut enf, proxy_port).map_err(|m| (126, m))?;
@@ -461,13 +483,16 @@ fn proxy_env(port: u16) -> Vec<(&'static str, String)> {
     vars
 }
 
-/// Waits for the program while obeying the launcher; then kills whatever is left.
+/// Waits for the program while obeying the launcher; then kills whatever is left. With
+/// `max_processes`, also counts the run's processes every [`WATCHDOG_PERIOD`] and kills them
+/// all once there are more (returned as the stop).
 fn watch(
     sock: &mut UnixStream,
     child: std::process::Child,
     grace: Duration,
     pid_ns_init: bool,
-) -> io::Result<(Option<i32>, Option<i32>)> {
+    max_processes: Option<u64>,
+) -> io::Result<(Option<i32>, Option<i32>, Option<wire::HelperStop>)> {
     // The program is reaped here with everything else, not through `child`.
     let pid = Pid::from_child(&child);
     drop(child);
@@ -475,16 +500,29 @@ fn watch(
     let mut ctl = BufReader::new(sock.try_clone()?);
     let mut kill_at: Option<Instant> = None;
     let mut launcher_gone = false;
+    let mut stopped = None;
     let status = loop {
         // Reap whatever has ended: orphans re-parented to the helper, and the program.
         if let Some(status) = reap(pid) {
             break status;
+        }
+        if let Some(max) = max_processes {
+            // Once over the limit, every tick kills again whatever was forked since.
+            if stopped.is_some() || over_limit(max) {
+                stopped = Some(wire::HelperStop::Processes);
+                kill_all(pid, Signal::KILL, pid_ns_init);
+            }
         }
         let timeout = match kill_at {
             Some(t) => Some(t.saturating_duration_since(Instant::now())),
             // Without a pidfd, poll the child's status every 10 ms.
             None if pidfd.is_none() => Some(Duration::from_millis(10)),
             None => None,
+        };
+        // The watchdog's next count.
+        let timeout = match max_processes {
+            Some(_) => Some(timeout.map_or(WATCHDOG_PERIOD, |t| t.min(WATCHDOG_PERIOD))),
+            None => timeout,
         };
         if timeout == Some(Duration::ZERO) && kill_at.is_some() {
             kill_all(pid, Signal::KILL, pid_ns_init);
@@ -527,13 +565,22 @@ fn watch(
             }
         }
     };
-    // The program is gone; nothing it started may outlive it.
+    // The program is gone; nothing it started may outlive it. What it left behind still
+    // counts against the limit (a bomb whose first process exits at once).
+    if stopped.is_none() && max_processes.is_some_and(over_limit) {
+        stopped = Some(wire::HelperStop::Processes);
+    }
     if pid_ns_init {
         sweep_namespace();
     } else {
         sweep();
     }
-    Ok((status.exit_status(), status.terminating_signal()))
+    Ok((status.exit_status(), status.terminating_signal(), stopped))
+}
+
+/// True when the run has more than `max` processes (the helper not counted).
+fn over_limit(max: u64) -> bool {
+    u64::try_from(members().len()).unwrap_or(u64::MAX) > max
 }
 
 /// Reaps every child that has ended; returns the program's status if it was among them.
@@ -598,14 +645,41 @@ fn sweep_namespace() {
     }
 }
 
-/// Processes that belong to the run: the helper's children and anything in its session.
+/// Processes that belong to the run, as `/proc` numbers them: every descendant of the helper
+/// and anything in its session. Orphans are re-parented to the helper (a child subreaper, or
+/// the init of the run's PID namespace), so a process cannot leave this set by double-forking
+/// or by taking a session of its own. A scan is not atomic: a process forked or re-parented
+/// while it reads `/proc` may be missed until the next one.
 fn members() -> Vec<Pid> {
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    scan(|pid, ppid, sid| pid != me && (ppid == me || sid == me))
+    // The helper's number in the `/proc` that is read (the host's, when a PID namespace has
+    // no private `/proc`).
+    let me = std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse::<i32>().ok()))
+        .unwrap_or_else(|| rustix::process::getpid().as_raw_nonzero().get());
+    let all = scan();
+    let mut children: std::collections::HashMap<i32, Vec<i32>> = std::collections::HashMap::new();
+    for &(pid, ppid, _) in &all {
+        children.entry(ppid).or_default().push(pid);
+    }
+    let mut run: std::collections::HashSet<i32> = all
+        .iter()
+        .filter(|&&(pid, _, sid)| sid == me && pid != me)
+        .map(|&(pid, _, _)| pid)
+        .collect();
+    let mut todo: Vec<i32> = run.iter().copied().chain([me]).collect();
+    while let Some(parent) = todo.pop() {
+        for &child in children.get(&parent).into_iter().flatten() {
+            if child != me && run.insert(child) {
+                todo.push(child);
+            }
+        }
+    }
+    run.into_iter().filter_map(Pid::from_raw).collect()
 }
 
-/// Processes from `/proc` whose (pid, ppid, session) satisfy `keep`.
-fn scan(keep: impl Fn(i32, i32, i32) -> bool) -> Vec<Pid> {
+/// Every process in `/proc`, as (pid, ppid, session).
+fn scan() -> Vec<(i32, i32, i32)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -633,11 +707,7 @@ fn scan(keep: impl Fn(i32, i32, i32) -> bool) -> Vec<Pid> {
         let (Ok(ppid), Ok(sid)) = (ppid.parse::<i32>(), sid.parse::<i32>()) else {
             continue;
         };
-        if keep(pid, ppid, sid) {
-            if let Some(p) = Pid::from_raw(pid) {
-                out.push(p);
-            }
-        }
+        out.push((pid, ppid, sid));
     }
     out
 }
