@@ -24,6 +24,7 @@
 //!   (SIGTERM/SIGKILL go to every process in it), and when it exits the kernel kills
 //!   whatever is left there.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
@@ -501,14 +502,16 @@ fn watch(
     let mut kill_at: Option<Instant> = None;
     let mut launcher_gone = false;
     let mut stopped = None;
+    let mut census = max_processes.map(|_| Census::new());
     let status = loop {
         // Reap whatever has ended: orphans re-parented to the helper, and the program.
         if let Some(status) = reap(pid) {
             break status;
         }
-        if let Some(max) = max_processes {
+        if let (Some(max), Some(census)) = (max_processes, census.as_mut()) {
             // Once over the limit, every tick kills again whatever was forked since.
-            if stopped.is_some() || over_limit(max) {
+            let over = |n: usize| u64::try_from(n).unwrap_or(u64::MAX) > max;
+            if stopped.is_some() || (over(census.count()) && over(members().len())) {
                 stopped = Some(wire::HelperStop::Processes);
                 kill_all(pid, Signal::KILL, pid_ns_init);
             }
@@ -567,20 +570,19 @@ fn watch(
     };
     // The program is gone; nothing it started may outlive it. What it left behind still
     // counts against the limit (a bomb whose first process exits at once).
-    if stopped.is_none() && max_processes.is_some_and(over_limit) {
-        stopped = Some(wire::HelperStop::Processes);
-    }
-    if pid_ns_init {
+    let left = if pid_ns_init {
+        let left = max_processes.map(|_| members().len());
         sweep_namespace();
+        left
     } else {
-        sweep();
+        Some(sweep())
+    };
+    if let (Some(max), Some(left)) = (max_processes, left) {
+        if u64::try_from(left).unwrap_or(u64::MAX) > max {
+            stopped = Some(wire::HelperStop::Processes);
+        }
     }
     Ok((status.exit_status(), status.terminating_signal(), stopped))
-}
-
-/// True when the run has more than `max` processes (the helper not counted).
-fn over_limit(max: u64) -> bool {
-    u64::try_from(members().len()).unwrap_or(u64::MAX) > max
 }
 
 /// Reaps every child that has ended; returns the program's status if it was among them.
@@ -612,10 +614,12 @@ fn kill_all(program: Pid, sig: Signal, pid_ns_init: bool) {
 /// Kills and reaps until no process of the run is left (bounded, in case something keeps
 /// forking faster than it is killed; each round kills every process found). The program has
 /// been reaped, so its process group is not signalled by id (the id could be reused): its
-/// members are all in the helper's session.
-fn sweep() {
+/// members are all in the helper's session. Returns how many processes were left at first.
+fn sweep() -> usize {
+    let mut first = None;
     for _ in 0..1000 {
         let left = members();
+        first.get_or_insert(left.len());
         for &p in &left {
             let _ = rustix::process::kill_process(p, Signal::KILL);
         }
@@ -624,12 +628,13 @@ fn sweep() {
             reaped = true;
         }
         if left.is_empty() {
-            return;
+            break;
         }
         if !reaped {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+    first.unwrap_or(0)
 }
 
 /// As the init of the run's PID namespace: kills every other process in it and reaps until
@@ -651,21 +656,36 @@ fn sweep_namespace() {
 /// or by taking a session of its own. A scan is not atomic: a process forked or re-parented
 /// while it reads `/proc` may be missed until the next one.
 fn members() -> Vec<Pid> {
-    // The helper's number in the `/proc` that is read (the host's, when a PID namespace has
-    // no private `/proc`).
-    let me = std::fs::read_link("/proc/self")
+    let all: HashMap<i32, (i32, i32)> = proc_pids()
+        .into_iter()
+        .filter_map(|pid| Some((pid, read_stat(pid)?)))
+        .collect();
+    run_of(proc_self(), &all)
+        .into_iter()
+        .filter_map(Pid::from_raw)
+        .collect()
+}
+
+/// The helper's number in the `/proc` that is read (the host's, when a PID namespace has no
+/// private `/proc`).
+fn proc_self() -> i32 {
+    std::fs::read_link("/proc/self")
         .ok()
         .and_then(|p| p.to_str().and_then(|s| s.parse::<i32>().ok()))
-        .unwrap_or_else(|| rustix::process::getpid().as_raw_nonzero().get());
-    let all = scan();
-    let mut children: std::collections::HashMap<i32, Vec<i32>> = std::collections::HashMap::new();
-    for &(pid, ppid, _) in &all {
+        .unwrap_or_else(|| rustix::process::getpid().as_raw_nonzero().get())
+}
+
+/// The run's processes among `procs` (pid → (ppid, session)): the descendants of `me` and
+/// the members of its session, `me` excluded.
+fn run_of(me: i32, procs: &HashMap<i32, (i32, i32)>) -> HashSet<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (&pid, &(ppid, _)) in procs {
         children.entry(ppid).or_default().push(pid);
     }
-    let mut run: std::collections::HashSet<i32> = all
+    let mut run: HashSet<i32> = procs
         .iter()
-        .filter(|&&(pid, _, sid)| sid == me && pid != me)
-        .map(|&(pid, _, _)| pid)
+        .filter(|&(&pid, &(_, sid))| sid == me && pid != me)
+        .map(|(&pid, _)| pid)
         .collect();
     let mut todo: Vec<i32> = run.iter().copied().chain([me]).collect();
     while let Some(parent) = todo.pop() {
@@ -675,39 +695,100 @@ fn members() -> Vec<Pid> {
             }
         }
     }
-    run.into_iter().filter_map(Pid::from_raw).collect()
+    run
 }
 
-/// Every process in `/proc`, as (pid, ppid, session).
-fn scan() -> Vec<(i32, i32, i32)> {
+/// The process watchdog's count of the run's processes, kept between ticks so that a tick
+/// reads `/proc/PID/stat` only for processes it has not seen, and for those whose parent is
+/// gone (they were re-parented): reading every process's `stat` every 10 ms would cost a
+/// tenth of a core on a busy machine. The whole table is read again every
+/// [`Census::REFRESH`] ticks (a recycled pid keeps a stale entry at most that long), and a
+/// count over the limit is only a trigger: the stop is confirmed by a fresh scan.
+struct Census {
+    me: i32,
+    known: HashMap<i32, (i32, i32)>,
+    ticks: u32,
+}
+
+impl Census {
+    /// Ticks between two full reads of the process table.
+    const REFRESH: u32 = 50;
+
+    fn new() -> Census {
+        Census {
+            me: proc_self(),
+            known: HashMap::new(),
+            ticks: 0,
+        }
+    }
+
+    /// How many processes the run has now, as far as the table knows.
+    fn count(&mut self) -> usize {
+        self.ticks += 1;
+        if self.ticks % Census::REFRESH == 0 {
+            self.known.clear();
+        }
+        let live: HashSet<i32> = proc_pids().into_iter().collect();
+        self.known.retain(|pid, _| live.contains(pid));
+        for &pid in &live {
+            let current = matches!(
+                self.known.get(&pid),
+                Some(&(ppid, _)) if ppid == 0 || live.contains(&ppid)
+            );
+            if !current {
+                match read_stat(pid) {
+                    Some(entry) => self.known.insert(pid, entry),
+                    None => self.known.remove(&pid),
+                };
+            }
+        }
+        run_of(self.me, &self.known).len()
+    }
+}
+
+/// Every process listed in `/proc`.
+fn proc_pids() -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the command name (which may hold spaces and parentheses): state, ppid,
-        // pgrp, session.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let mut f = rest.split_ascii_whitespace().skip(1);
-        let (Some(ppid), _, Some(sid)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        let (Ok(ppid), Ok(sid)) = (ppid.parse::<i32>(), sid.parse::<i32>()) else {
-            continue;
-        };
-        out.push((pid, ppid, sid));
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .collect()
+}
+
+/// The (ppid, session) of `pid`, from `/proc/PID/stat`; `None` once it is gone.
+fn read_stat(pid: i32) -> Option<(i32, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces and parentheses): state, ppid,
+    // pgrp, session.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut f = rest.split_ascii_whitespace().skip(1);
+    let (ppid, _, sid) = (f.next()?, f.next()?, f.next()?);
+    Some((ppid.parse().ok()?, sid.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_is_the_helpers_descendants_and_session() {
+        // pid → (ppid, session); the helper is 10.
+        let procs: HashMap<i32, (i32, i32)> = [
+            (1, (0, 1)),    // init
+            (10, (5, 10)),  // the helper
+            (11, (10, 10)), // the program
+            (12, (11, 12)), // took a session of its own, parent alive
+            (13, (12, 12)), // its child
+            (14, (10, 14)), // an orphan re-parented to the helper
+            (15, (1, 10)),  // in the session, re-parented to init
+            (20, (1, 20)),  // unrelated
+            (21, (20, 20)), // unrelated
+        ]
+        .into_iter()
+        .collect();
+        let mut run: Vec<i32> = run_of(10, &procs).into_iter().collect();
+        run.sort_unstable();
+        assert_eq!(run, [11, 12, 13, 14, 15]);
     }
-    out
 }
