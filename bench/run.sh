@@ -36,6 +36,8 @@ rows = [
     ("hush run: --network on --no-namespaces", [h, "run", "--network", "on", "--no-namespaces", "--", "/bin/true"]),
     ("hush run: --allow-host (proxy, isolated)", [h, "run", "--allow-host", "127.0.0.1:9", "--", "/bin/true"]),
     ("hush run: --allow-host --no-namespaces", [h, "run", "--allow-host", "127.0.0.1:9", "--no-namespaces", "--", "/bin/true"]),
+    ("hush run --max-processes 64 (watchdog, isolated)", [h, "run", "--max-processes", "64", "--", "/bin/true"]),
+    ("hush run --max-processes 64 --no-namespaces", [h, "run", "--max-processes", "64", "--no-namespaces", "--", "/bin/true"]),
     ("hush run --policy (ide profile)", [h, "run", "--policy", policy, "--", "/bin/true"]),
     ("hush run --policy --audit-log", [h, "run", "--policy", policy, "--audit-log", audit, "--", "/bin/true"]),
     ("/bin/echo hi (plain spawn)", ["/bin/echo", "hi"]),

@@ -774,6 +774,104 @@ fn escape_limits_by_cgroup_stop_a_memory_hog_and_a_fork_bomb() {
     assert!(forked < 16, "pids.max did not stop the forks: {forked}");
 }
 
+/// A fork bomb that escapes a session-based count: every child takes a session of its own
+/// while its parent lives on. 2^8 = 256 processes that sleep 30 s, each with `marker` in its
+/// command line; bounded if nothing stops it.
+fn session_leaving_bomb(marker: &str) -> [String; 4] {
+    let bomb = "import os, time\nfor _ in range(8):\n    if os.fork() == 0:\n        \
+                os.setsid()\ntime.sleep(30)";
+    [
+        "/usr/bin/python3".into(),
+        "-c".into(),
+        bomb.into(),
+        marker.into(),
+    ]
+}
+
+/// Processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| c.split(|&b| b == 0).any(|arg| arg == marker.as_bytes()))
+        .count()
+}
+
+#[test]
+fn escape_fork_bomb_is_stopped_without_cgroups() {
+    let name = "escape_fork_bomb_is_stopped_without_cgroups";
+    if !have_python(name) {
+        return;
+    }
+    // With and without a PID namespace: the watchdog counts differently in each.
+    for ns in [None, Some("--no-namespaces")] {
+        let marker = format!("hush-bomb-{}-{}", std::process::id(), ns.is_some());
+        let mut cmd = hush_run(&["-v", "--timeout", "20", "--max-processes", "64"]);
+        cmd.args(ns).arg("--").args(session_leaving_bomb(&marker));
+        let start = std::time::Instant::now();
+        let (code, _, err) = run(&mut cmd);
+        let took = start.elapsed();
+        if err.contains("cgroup limits") {
+            // pids.max makes forks fail instead; the cgroup test covers that.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("SKIPPED {name}: limits are by cgroup here");
+            }
+            return;
+        }
+        assert!(err.contains("rlimits + process watchdog"), "{err}");
+        assert_eq!(code, 124, "{err}");
+        assert!(
+            err.contains("process limit 64 exceeded"),
+            "not stopped by the watchdog: {err}"
+        );
+        assert!(took < Duration::from_secs(10), "{took:?}: {err}");
+        assert_eq!(processes_with(&marker), 0, "a bomb process survived: {err}");
+    }
+    // Under the limit: unaffected.
+    let (code, out, err) = run_sh(
+        &["--max-processes", "64", "--no-namespaces"],
+        "for i in 1 2 3 4 5 6 7 8; do sleep 0.05 & done; wait; echo done",
+    );
+    assert_eq!((code, out.as_str()), (0, "done\n"), "{err}");
+
+    let fx = PolicyFixture::new(
+        r#"
+        [[commands]]
+        id = "python"
+        program = "python3*"
+        shell = true
+
+        [limits]
+        processes = 64
+        wall_seconds = 20
+        "#,
+    );
+    let marker = format!("hush-bomb-{}-policy", std::process::id());
+    let argv = session_leaving_bomb(&marker);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let (code, _, err) = run(&mut fx.cmd(&[], &argv));
+    let res = fx
+        .events()
+        .into_iter()
+        .find(|e| e["kind"] == "resources")
+        .unwrap_or_else(|| panic!("no resources record: {err}"));
+    if res["limits_by"] == "cgroup" {
+        return;
+    }
+    assert_eq!(code, 124, "{err}");
+    assert!(err.contains("process limit 64 exceeded"), "{err}");
+    assert_eq!(res["stopped_by"], "processes", "{res}");
+    assert_eq!(res["limits_by"], "rlimit+watchdog", "{res}");
+    assert_eq!(processes_with(&marker), 0, "a bomb process survived: {err}");
+}
+
 #[test]
 fn malformed_allow_host_entries_are_usage_errors() {
     let (code, out, err) = run(&mut hush_run(&[

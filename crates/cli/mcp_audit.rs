@@ -116,8 +116,7 @@ impl McpAudit {
 
     /// The server's sandbox.
     pub(crate) fn enforcement(&self, e: &Enforcement) {
-        *self.0.limits_by.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(e.limits_by.name().to_string());
+        *self.0.limits_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.limits_name());
         let mechanisms = e.mechanisms();
         self.append(&[Event::Enforcement {
             id: SERVER_ID.into(),
@@ -148,9 +147,13 @@ impl McpAudit {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .clone(),
-                stopped_by: end
-                    .and_then(|e| e.stopped)
-                    .map(|_| "wall_seconds".to_string()),
+                stopped_by: end.and_then(|e| e.stopped).map(|s| {
+                    match s {
+                        hush_exec::Stop::Processes => "processes",
+                        _ => "wall_seconds",
+                    }
+                    .to_string()
+                }),
             });
         }
         for r in end.map(|e| e.refused.as_slice()).unwrap_or_default() {

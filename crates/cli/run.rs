@@ -39,7 +39,8 @@ requests are printed. Memory and process limits use a cgroup v2 of the run when 
 delegated to you, rlimits otherwise (-v says which).
 
 Exit status: the command's own; 128+N when it was killed by signal N; 124 when hush stopped it \
-(--timeout, --max-output); 125 when hush itself failed; 126 when the command could not be \
+(--timeout, --max-output, or --max-processes without a cgroup: then hush counts the \
+command's processes every 10 ms and kills them all past the limit); 125 when hush itself failed; 126 when the command could not be \
 executed or the sandbox level was not reached; 127 when it was not found.
 
 With --policy FILE the policy decides instead of the flags: the command must be allowed \
@@ -136,7 +137,8 @@ pub(crate) struct RunArgs {
     /// Address-space limit in MiB (RLIMIT_AS).
     #[arg(long, value_name = "MB")]
     pub(crate) max_memory: Option<u64>,
-    /// Limit on the user's processes (RLIMIT_NPROC; not enforced for root).
+    /// Limit on the command's processes: a cgroup's pids.max when one is delegated, else
+    /// RLIMIT_NPROC plus a watchdog that kills every process of the run past N (exit 124).
     #[arg(long, value_name = "N")]
     pub(crate) max_processes: Option<u64>,
     /// Limit on open files per process (RLIMIT_NOFILE).
@@ -240,6 +242,10 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         Some(hush_exec::Stop::OutputLimit) => Some(format!(
             "output exceeded --max-output {} bytes",
             args.max_output.unwrap_or(0)
+        )),
+        Some(hush_exec::Stop::Processes) => Some(format!(
+            "process limit {} exceeded",
+            args.max_processes.unwrap_or(0)
         )),
         _ => None,
     };

@@ -159,6 +159,10 @@ fn run_one(exec: &Executor, argv: &[OsString], cwd: &Path, verbose: bool) -> u8 
             "output exceeded the policy's {} bytes",
             limits.output_bytes.unwrap_or(0)
         )),
+        Some(Stop::Processes) => Some(format!(
+            "the policy's process limit {} exceeded",
+            limits.processes.unwrap_or(0)
+        )),
         _ => None,
     };
     if let Some(why) = why {

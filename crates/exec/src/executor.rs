@@ -481,6 +481,7 @@ impl Executor {
         let stopped_by = match (outcome.stopped, outcome.status) {
             (Some(Stop::Timeout), _) => Some("wall-clock"),
             (Some(Stop::OutputLimit), _) => Some("output"),
+            (Some(Stop::Processes), _) => Some("processes"),
             (_, Status::Signaled(sig)) if sig == libc::SIGXCPU => Some("cpu"),
             (_, Status::Signaled(sig))
                 if sig == libc::SIGKILL
@@ -501,7 +502,7 @@ impl Executor {
             max_rss_kb: usage.max_rss_kb,
             wall_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
             output_bytes: outcome.output_bytes,
-            limits_by: any_limit.then(|| enf.limits_by.name().to_string()),
+            limits_by: any_limit.then(|| enf.limits_name()),
             stopped_by: stopped_by.map(str::to_string),
         })?;
         let (code, signal) = match outcome.status {

@@ -14,12 +14,17 @@
 //! - When the program exits (or the launcher says `term`/`kill`, or goes away), every
 //!   remaining process of the run is killed: the program's process group, every process in
 //!   the helper's session, and every orphan re-parented to the helper, until none is left.
+//! - With a process limit but no cgroup to enforce it (`pids.max`), the helper is also a
+//!   watchdog: every [`WATCHDOG_PERIOD`] it counts the run's processes in `/proc` (see
+//!   [`members`]) and, past the limit, kills every one of them and reports the stop.
+//!   `RLIMIT_NPROC` stays set, but the kernel never applies it to root.
 //! - With a user namespace, the helper also unshares a PID namespace and starts itself again
 //!   as its init (PID 1), handing it the request; it then only relays messages. The init
 //!   mounts the namespace's own `/proc` and does the two steps above inside the namespace
 //!   (SIGTERM/SIGKILL go to every process in it), and when it exits the kernel kills
 //!   whatever is left there.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
@@ -39,6 +44,9 @@ use crate::wire::{self, Report, Request};
 
 /// Exit code of the helper when it cannot talk to the launcher at all.
 const PROTOCOL_FAILURE: i32 = 125;
+
+/// How often the process watchdog counts the run's processes.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(10);
 
 /// Runs the helper with the control socket on standard input. Returns the exit code for the
 /// helper process (the launcher reads the program's real status from the socket).
@@ -70,6 +78,7 @@ fn supervise(mut sock: UnixStream) -> io::Result<i32> {
         namespaces: Vec::new(),
         private_proc: false,
         limits_by: LimitsBy::Rlimit,
+        process_watchdog: false,
         notes: Vec::new(),
     };
     if let Some(info) = req.init.take() {
@@ -207,8 +216,19 @@ fn run_program(
         Ok(v) => v,
         Err((code, message)) => return refuse(&mut sock, code, message),
     };
+    let max_processes = req
+        .spec
+        .limits
+        .max_processes
+        .filter(|_| enf.process_watchdog);
     wire::send_report(&mut sock, &Report::Started(enf))?;
-    let (code, signal) = watch(&mut sock, child, req.spec.limits.grace, pid_ns_init)?;
+    let (code, signal, stopped) = watch(
+        &mut sock,
+        child,
+        req.spec.limits.grace,
+        pid_ns_init,
+        max_processes,
+    )?;
     // Every process of the run has been reaped by now, so the children's usage is the run's.
     let usage = children_usage();
     wire::send_report(
@@ -217,6 +237,7 @@ fn run_program(
             code,
             signal,
             usage,
+            stopped,
         },
     )?;
     Ok(0)
@@ -353,6 +374,8 @@ fn confine_and_spawn(
     // RLIMIT_AS the thread's stack, so a tight limit must not stop the helper itself.
     let by_cgroup = enf.limits_by == LimitsBy::Cgroup;
     confine::apply_rlimits(&spec.limits, by_cgroup).map_err(|m| (126, m))?;
+    // RLIMIT_NPROC does not bind root, and counts the user's processes, not the run's.
+    enf.process_watchdog = spec.limits.max_processes.is_some() && !by_cgroup;
     let (bounding, inheritable) = confine::drop_capabilities();
     enf.no_capabilities = inheritable && (bounding || !rustix::process::geteuid().is_root());
     confine::apply_landlock(spec, &mut enf, proxy_port).map_err(|m| (126, m))?;
@@ -461,13 +484,16 @@ fn proxy_env(port: u16) -> Vec<(&'static str, String)> {
     vars
 }
 
-/// Waits for the program while obeying the launcher; then kills whatever is left.
+/// Waits for the program while obeying the launcher; then kills whatever is left. With
+/// `max_processes`, also counts the run's processes every [`WATCHDOG_PERIOD`] and kills them
+/// all once there are more (returned as the stop).
 fn watch(
     sock: &mut UnixStream,
     child: std::process::Child,
     grace: Duration,
     pid_ns_init: bool,
-) -> io::Result<(Option<i32>, Option<i32>)> {
+    max_processes: Option<u64>,
+) -> io::Result<(Option<i32>, Option<i32>, Option<wire::HelperStop>)> {
     // The program is reaped here with everything else, not through `child`.
     let pid = Pid::from_child(&child);
     drop(child);
@@ -475,16 +501,31 @@ fn watch(
     let mut ctl = BufReader::new(sock.try_clone()?);
     let mut kill_at: Option<Instant> = None;
     let mut launcher_gone = false;
+    let mut stopped = None;
+    let mut census = max_processes.map(|_| Census::new());
     let status = loop {
         // Reap whatever has ended: orphans re-parented to the helper, and the program.
         if let Some(status) = reap(pid) {
             break status;
+        }
+        if let (Some(max), Some(census)) = (max_processes, census.as_mut()) {
+            // Once over the limit, every tick kills again whatever was forked since.
+            let over = |n: usize| u64::try_from(n).unwrap_or(u64::MAX) > max;
+            if stopped.is_some() || (over(census.count()) && over(members().len())) {
+                stopped = Some(wire::HelperStop::Processes);
+                kill_all(pid, Signal::KILL, pid_ns_init);
+            }
         }
         let timeout = match kill_at {
             Some(t) => Some(t.saturating_duration_since(Instant::now())),
             // Without a pidfd, poll the child's status every 10 ms.
             None if pidfd.is_none() => Some(Duration::from_millis(10)),
             None => None,
+        };
+        // The watchdog's next count.
+        let timeout = match max_processes {
+            Some(_) => Some(timeout.map_or(WATCHDOG_PERIOD, |t| t.min(WATCHDOG_PERIOD))),
+            None => timeout,
         };
         if timeout == Some(Duration::ZERO) && kill_at.is_some() {
             kill_all(pid, Signal::KILL, pid_ns_init);
@@ -527,13 +568,21 @@ fn watch(
             }
         }
     };
-    // The program is gone; nothing it started may outlive it.
-    if pid_ns_init {
+    // The program is gone; nothing it started may outlive it. What it left behind still
+    // counts against the limit (a bomb whose first process exits at once).
+    let left = if pid_ns_init {
+        let left = max_processes.map(|_| members().len());
         sweep_namespace();
+        left
     } else {
-        sweep();
+        Some(sweep())
+    };
+    if let (Some(max), Some(left)) = (max_processes, left) {
+        if u64::try_from(left).unwrap_or(u64::MAX) > max {
+            stopped = Some(wire::HelperStop::Processes);
+        }
     }
-    Ok((status.exit_status(), status.terminating_signal()))
+    Ok((status.exit_status(), status.terminating_signal(), stopped))
 }
 
 /// Reaps every child that has ended; returns the program's status if it was among them.
@@ -565,10 +614,12 @@ fn kill_all(program: Pid, sig: Signal, pid_ns_init: bool) {
 /// Kills and reaps until no process of the run is left (bounded, in case something keeps
 /// forking faster than it is killed; each round kills every process found). The program has
 /// been reaped, so its process group is not signalled by id (the id could be reused): its
-/// members are all in the helper's session.
-fn sweep() {
+/// members are all in the helper's session. Returns how many processes were left at first.
+fn sweep() -> usize {
+    let mut first = None;
     for _ in 0..1000 {
         let left = members();
+        first.get_or_insert(left.len());
         for &p in &left {
             let _ = rustix::process::kill_process(p, Signal::KILL);
         }
@@ -577,12 +628,13 @@ fn sweep() {
             reaped = true;
         }
         if left.is_empty() {
-            return;
+            break;
         }
         if !reaped {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+    first.unwrap_or(0)
 }
 
 /// As the init of the run's PID namespace: kills every other process in it and reaps until
@@ -598,46 +650,145 @@ fn sweep_namespace() {
     }
 }
 
-/// Processes that belong to the run: the helper's children and anything in its session.
+/// Processes that belong to the run, as `/proc` numbers them: every descendant of the helper
+/// and anything in its session. Orphans are re-parented to the helper (a child subreaper, or
+/// the init of the run's PID namespace), so a process cannot leave this set by double-forking
+/// or by taking a session of its own. A scan is not atomic: a process forked or re-parented
+/// while it reads `/proc` may be missed until the next one.
 fn members() -> Vec<Pid> {
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    scan(|pid, ppid, sid| pid != me && (ppid == me || sid == me))
+    let all: HashMap<i32, (i32, i32)> = proc_pids()
+        .into_iter()
+        .filter_map(|pid| Some((pid, read_stat(pid)?)))
+        .collect();
+    run_of(proc_self(), &all)
+        .into_iter()
+        .filter_map(Pid::from_raw)
+        .collect()
 }
 
-/// Processes from `/proc` whose (pid, ppid, session) satisfy `keep`.
-fn scan(keep: impl Fn(i32, i32, i32) -> bool) -> Vec<Pid> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the command name (which may hold spaces and parentheses): state, ppid,
-        // pgrp, session.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let mut f = rest.split_ascii_whitespace().skip(1);
-        let (Some(ppid), _, Some(sid)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        let (Ok(ppid), Ok(sid)) = (ppid.parse::<i32>(), sid.parse::<i32>()) else {
-            continue;
-        };
-        if keep(pid, ppid, sid) {
-            if let Some(p) = Pid::from_raw(pid) {
-                out.push(p);
+/// The helper's number in the `/proc` that is read (the host's, when a PID namespace has no
+/// private `/proc`).
+fn proc_self() -> i32 {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse::<i32>().ok()))
+        .unwrap_or_else(|| rustix::process::getpid().as_raw_nonzero().get())
+}
+
+/// The run's processes among `procs` (pid → (ppid, session)): the descendants of `me` and
+/// the members of its session, `me` excluded.
+fn run_of(me: i32, procs: &HashMap<i32, (i32, i32)>) -> HashSet<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (&pid, &(ppid, _)) in procs {
+        children.entry(ppid).or_default().push(pid);
+    }
+    let mut run: HashSet<i32> = procs
+        .iter()
+        .filter(|&(&pid, &(_, sid))| sid == me && pid != me)
+        .map(|(&pid, _)| pid)
+        .collect();
+    let mut todo: Vec<i32> = run.iter().copied().chain([me]).collect();
+    while let Some(parent) = todo.pop() {
+        for &child in children.get(&parent).into_iter().flatten() {
+            if child != me && run.insert(child) {
+                todo.push(child);
             }
         }
     }
-    out
+    run
+}
+
+/// The process watchdog's count of the run's processes, kept between ticks so that a tick
+/// reads `/proc/PID/stat` only for processes it has not seen, and for those whose parent is
+/// gone (they were re-parented): reading every process's `stat` every 10 ms would cost a
+/// tenth of a core on a busy machine. The whole table is read again every
+/// [`Census::REFRESH`] ticks (a recycled pid keeps a stale entry at most that long), and a
+/// count over the limit is only a trigger: the stop is confirmed by a fresh scan.
+struct Census {
+    me: i32,
+    known: HashMap<i32, (i32, i32)>,
+    ticks: u32,
+}
+
+impl Census {
+    /// Ticks between two full reads of the process table.
+    const REFRESH: u32 = 50;
+
+    fn new() -> Census {
+        Census {
+            me: proc_self(),
+            known: HashMap::new(),
+            ticks: 0,
+        }
+    }
+
+    /// How many processes the run has now, as far as the table knows.
+    fn count(&mut self) -> usize {
+        self.ticks += 1;
+        if self.ticks % Census::REFRESH == 0 {
+            self.known.clear();
+        }
+        let live: HashSet<i32> = proc_pids().into_iter().collect();
+        self.known.retain(|pid, _| live.contains(pid));
+        for &pid in &live {
+            let current = matches!(
+                self.known.get(&pid),
+                Some(&(ppid, _)) if ppid == 0 || live.contains(&ppid)
+            );
+            if !current {
+                match read_stat(pid) {
+                    Some(entry) => self.known.insert(pid, entry),
+                    None => self.known.remove(&pid),
+                };
+            }
+        }
+        run_of(self.me, &self.known).len()
+    }
+}
+
+/// Every process listed in `/proc`.
+fn proc_pids() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .collect()
+}
+
+/// The (ppid, session) of `pid`, from `/proc/PID/stat`; `None` once it is gone.
+fn read_stat(pid: i32) -> Option<(i32, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces and parentheses): state, ppid,
+    // pgrp, session.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut f = rest.split_ascii_whitespace().skip(1);
+    let (ppid, _, sid) = (f.next()?, f.next()?, f.next()?);
+    Some((ppid.parse().ok()?, sid.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_is_the_helpers_descendants_and_session() {
+        // pid → (ppid, session); the helper is 10.
+        let procs: HashMap<i32, (i32, i32)> = [
+            (1, (0, 1)),    // init
+            (10, (5, 10)),  // the helper
+            (11, (10, 10)), // the program
+            (12, (11, 12)), // took a session of its own, parent alive
+            (13, (12, 12)), // its child
+            (14, (10, 14)), // an orphan re-parented to the helper
+            (15, (1, 10)),  // in the session, re-parented to init
+            (20, (1, 20)),  // unrelated
+            (21, (20, 20)), // unrelated
+        ]
+        .into_iter()
+        .collect();
+        let mut run: Vec<i32> = run_of(10, &procs).into_iter().collect();
+        run.sort_unstable();
+        assert_eq!(run, [11, 12, 13, 14, 15]);
+    }
 }

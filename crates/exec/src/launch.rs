@@ -24,8 +24,8 @@ use crate::wire::{self, Report, Request};
 /// The first argument that makes a binary run [`helper_main`](crate::helper_main).
 pub const HELPER_ARG: &str = "__sandbox-exec";
 
-/// Exit code when the run was stopped by the wall-clock limit or the output cap (as
-/// `timeout(1)` does for its limit).
+/// Exit code when the run was stopped by the wall-clock limit, the output cap or the process
+/// watchdog (as `timeout(1)` does for its limit).
 pub const EXIT_STOPPED: i32 = 124;
 
 /// The default search path when the caller gives none.
@@ -133,7 +133,7 @@ pub enum Status {
     Signaled(i32),
 }
 
-/// Why the launcher stopped the run early.
+/// Why hush stopped the run early (the launcher, or the helper's process watchdog).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Stop {
@@ -141,6 +141,9 @@ pub enum Stop {
     Timeout,
     /// More output than the cap.
     OutputLimit,
+    /// More processes than [`Limits::max_processes`] without a cgroup to hold them: the
+    /// helper's watchdog killed every process of the run.
+    Processes,
 }
 
 /// Resources the program and every process it started used, as the kernel counted them
@@ -162,7 +165,7 @@ pub struct Outcome {
     pub status: Status,
     /// What the sandbox enforced.
     pub enforcement: Enforcement,
-    /// Set when the launcher stopped the run.
+    /// Set when hush stopped the run.
     pub stopped: Option<Stop>,
     /// Redactions in stdout and stderr, per rule id.
     pub redactions: Counts,
@@ -181,7 +184,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// The exit code to propagate: the program's own, 128 + signal when killed by a signal,
-    /// [`EXIT_STOPPED`] when the launcher stopped it.
+    /// [`EXIT_STOPPED`] when hush stopped it.
     pub fn exit_code(&self) -> i32 {
         if self.stopped.is_some() {
             return EXIT_STOPPED;
@@ -803,8 +806,12 @@ pub(crate) fn control(
                 code,
                 signal,
                 usage: u,
+                stopped: by_helper,
             })) => {
                 usage = u;
+                if let Some(wire::HelperStop::Processes) = by_helper {
+                    stopped.get_or_insert(Stop::Processes);
+                }
                 status = match (code, signal) {
                     (Some(c), _) => Some(Status::Exited(c)),
                     (None, Some(s)) => Some(Status::Signaled(s)),

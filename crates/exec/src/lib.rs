@@ -37,9 +37,10 @@
 //!   addresses unless an entry names them, and returns what it refused in
 //!   [`Outcome::refused`].
 //! - When the program ends, is timed out (SIGTERM to every process of the run, a grace
-//!   period, SIGKILL) or exceeds the output cap (counted before redaction), the helper kills
-//!   every process the run started, including grandchildren that left the process group,
-//!   before the launcher returns.
+//!   period, SIGKILL), exceeds the output cap (counted before redaction) or, without a cgroup
+//!   to hold a process limit, starts more processes than it (the helper's watchdog counts
+//!   them every 10 ms), the helper kills every process the run started, including
+//!   grandchildren that left the process group or the session, before the launcher returns.
 //!
 //! # Example
 //!
@@ -84,8 +85,15 @@
 //!   inside TLS (an HTTP `Host` header) cannot be seen. Without a network namespace the
 //!   proxy listens on the host's loopback, where other local processes could use it too.
 //! - Without a delegated cgroup v2 subtree, `max_processes` is `RLIMIT_NPROC` (counts every
-//!   process of the user, does not bind root), memory is `RLIMIT_AS` (address space), and
-//!   `cpus_milli` is not enforced. `cpu_secs` is always `RLIMIT_CPU`, per process.
+//!   process of the user, does not bind root) plus the helper's process watchdog, memory is
+//!   `RLIMIT_AS` (address space), and `cpus_milli` is not enforced. `cpu_secs` is always
+//!   `RLIMIT_CPU`, per process.
+//! - The process watchdog is reactive: it counts the run's processes in `/proc` every 10 ms
+//!   and then kills them all ([`Stop::Processes`]), so a burst between two counts can
+//!   exceed the limit briefly (forks do not fail, as they do under `pids.max`). It counts
+//!   processes, not threads. With a PID namespace it counts every process in it; without
+//!   one, every descendant of the helper plus its session (orphans are re-parented to the
+//!   helper, a child subreaper; if the kernel refused that, the run's notes say so).
 //! - A private `/proc` needs user, mount and PID namespaces; without them `/proc` (not
 //!   allowed by default) shows the whole machine.
 //! - The output cap counts bytes before redaction and may cut a line in the middle.

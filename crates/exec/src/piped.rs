@@ -20,7 +20,7 @@ use crate::report::Enforcement;
 pub struct PipedEnd {
     /// How the program ended.
     pub status: Status,
-    /// Set when the launcher stopped the run (the wall clock).
+    /// Set when hush stopped the run (the wall clock, or the process watchdog).
     pub stopped: Option<Stop>,
     /// CPU time and peak memory, when the helper could measure them.
     pub usage: Option<Usage>,

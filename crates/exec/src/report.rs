@@ -70,6 +70,11 @@ pub struct Enforcement {
     /// What enforces the resource limits.
     #[serde(default = "rlimit")]
     pub limits_by: LimitsBy,
+    /// The helper counts the run's processes (every 10 ms) and kills them all past
+    /// [`Limits::max_processes`](crate::Limits): set when that limit is asked without a cgroup
+    /// to enforce it (`RLIMIT_NPROC` does not bind root).
+    #[serde(default)]
+    pub process_watchdog: bool,
     /// Why a mechanism is missing or weaker than asked; never secret.
     pub notes: Vec<String>,
 }
@@ -94,7 +99,7 @@ impl Enforcement {
     /// The mechanisms applied, as short names for an audit record: `landlock` (or
     /// `landlock-partial`), `landlock-tcp`, `landlock-scopes`, `seccomp`, one `<name>ns` per
     /// namespace (`userns`, `netns`, `mountns`, `pidns`), `proc` (a private `/proc`),
-    /// `no-capabilities`, and `rlimits` or `cgroup`.
+    /// `no-capabilities`, `rlimits` or `cgroup`, and `process-watchdog`.
     pub fn mechanisms(&self) -> Vec<String> {
         let mut m = Vec::new();
         match self.landlock {
@@ -122,7 +127,21 @@ impl Enforcement {
             LimitsBy::Rlimit => "rlimits".to_string(),
             LimitsBy::Cgroup => "cgroup".to_string(),
         });
+        if self.process_watchdog {
+            m.push("process-watchdog".to_string());
+        }
         m
+    }
+
+    /// What enforced the limits, as audit records write it: `rlimit`, `cgroup`, or
+    /// `rlimit+watchdog` when the process watchdog enforced the process limit.
+    pub fn limits_name(&self) -> String {
+        let by = self.limits_by.name();
+        if self.process_watchdog {
+            format!("{by}+watchdog")
+        } else {
+            by.to_string()
+        }
     }
 
     fn has(&self, namespace: &str) -> bool {
@@ -167,6 +186,9 @@ impl fmt::Display for Enforcement {
             LimitsBy::Rlimit => f.write_str(", rlimits")?,
             LimitsBy::Cgroup => f.write_str(", cgroup limits")?,
         }
+        if self.process_watchdog {
+            f.write_str(" + process watchdog")?;
+        }
         for note in &self.notes {
             write!(f, "; {note}")?;
         }
@@ -190,6 +212,7 @@ mod tests {
             namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
             private_proc: false,
             limits_by: LimitsBy::Rlimit,
+            process_watchdog: false,
             notes: Vec::new(),
         }
     }
@@ -232,8 +255,14 @@ mod tests {
                 "cgroup"
             ]
         );
-        let e = enf(LandlockState::Off, &[]);
+        let mut e = enf(LandlockState::Off, &[]);
         assert!(e.to_string().ends_with(", rlimits"), "{e}");
+        e.process_watchdog = true;
+        assert!(
+            e.to_string().ends_with(", rlimits + process watchdog"),
+            "{e}"
+        );
+        assert_eq!(e.mechanisms().last().unwrap(), "process-watchdog");
     }
 
     #[test]

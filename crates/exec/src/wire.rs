@@ -79,7 +79,18 @@ pub(crate) enum Report {
         /// What the program and every process it started used (missing from older helpers).
         #[serde(default)]
         usage: Option<crate::launch::Usage>,
+        /// Set when the helper itself stopped the run (missing from older helpers).
+        #[serde(default)]
+        stopped: Option<HelperStop>,
     },
+}
+
+/// Why the helper stopped the run (the launcher's own stops are its to know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum HelperStop {
+    /// The process watchdog counted more processes than the limit.
+    Processes,
 }
 
 /// Flag: the caller's stdin is attached.
