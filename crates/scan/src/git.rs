@@ -192,16 +192,22 @@ pub fn history(scanner: &Scanner, dir: &Path, opts: &HistoryOptions) -> Result<O
         message: e.to_string(),
     })?;
     let err_text = stderr.join().unwrap_or_default();
-    if !status.success() {
-        return Err(Error::Git {
-            args: shown,
-            message: err_text.trim().to_string(),
-        });
-    }
+    // A parse error stops the reading, and git then dies of SIGPIPE: the parse error is the
+    // cause to report.
     let commits = parsed.map_err(|message| Error::GitOutput {
         args: shown.clone(),
         message,
     })?;
+    if !status.success() {
+        let message = match err_text.trim() {
+            "" => format!("git ended with {status} and said nothing"),
+            text => text.to_string(),
+        };
+        return Err(Error::Git {
+            args: shown,
+            message,
+        });
+    }
     let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
     found.sort_by(|(sa, a), (sb, b)| (sa, a.line, a.column).cmp(&(sb, b.line, b.column)));
     let mut stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -322,10 +328,15 @@ impl PatchReader<'_> {
 
 /// The new-file start line of a hunk header: the `+start[,count]` range.
 fn hunk_new_start(line: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(line).ok()?;
-    let range = text.split(' ').find(|w| w.starts_with('+'))?;
-    let start = range[1..].split(',').next()?;
-    start.parse().ok()
+    // Only the ranges between the `@@` markers: the function context after them is any bytes
+    // (git cuts it at a byte count, possibly inside a UTF-8 character).
+    let range = line
+        .split(|&b| b == b' ')
+        .skip(1)
+        .take_while(|w| !w.is_empty() && !w.iter().all(|&b| b == b'@'))
+        .find(|w| w.starts_with(b"+"))?;
+    let start = range[1..].split(|&b| b == b',').next()?;
+    std::str::from_utf8(start).ok()?.parse().ok()
 }
 
 /// Undoes git's C-style quoting of a path (`"a\tb"`), or returns it as is.
@@ -633,6 +644,12 @@ mod tests {
         assert_eq!(hunk_new_start(b"@@ -0,0 +1 @@"), Some(1));
         assert_eq!(hunk_new_start(b"@@@ -1,2 -1,2 +7,3 @@@"), Some(7));
         assert_eq!(hunk_new_start(b"@@ nonsense"), None);
+        // Function context cut inside a UTF-8 character, and a `+` in the context.
+        assert_eq!(
+            hunk_new_start(b"@@@ -25,3 -25,2 +25,5 @@@ redact \xe2\x94\x80\xe2\x94"),
+            Some(25)
+        );
+        assert_eq!(hunk_new_start(b"@@ -1 +9 @@ a +3 b"), Some(9));
     }
 
     #[test]
