@@ -268,6 +268,11 @@ fn fmt_ns(ns: u64) -> String {
     }
 }
 
+/// A duration in nanoseconds, saturating (decision latencies in audit records).
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// The audit event for a request.
 pub(crate) fn request_event(id: &str, req: &Request) -> Event {
     let (target, cwd) = match req {
@@ -308,28 +313,6 @@ pub(crate) fn request_event(id: &str, req: &Request) -> Event {
         id: id.to_string(),
         target,
         cwd,
-    }
-}
-
-/// The audit event for a decision.
-pub(crate) fn decision_event(id: &str, d: &Decision, latency: Duration) -> Event {
-    Event::Decision {
-        id: id.to_string(),
-        effect: d.effect.as_str().to_string(),
-        reasons: d.reasons.clone(),
-        rules: d.rules.iter().map(|r| r.to_string()).collect(),
-        risk: d.risk.level.as_str().to_string(),
-        flags: d
-            .risk
-            .flags
-            .iter()
-            .map(|f| Flag {
-                kind: f.kind.as_str().into(),
-                level: f.level.as_str().into(),
-                detail: f.detail.clone(),
-            })
-            .collect(),
-        latency_ns: u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX),
     }
 }
 

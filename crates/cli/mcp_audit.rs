@@ -75,7 +75,7 @@ impl McpAudit {
     pub(crate) fn server_request(&self, request: &Request, d: &PolicyDecision, took: Duration) {
         self.append(&[
             crate::audit::request_event(SERVER_ID, request),
-            crate::audit::decision_event(SERVER_ID, d, took),
+            hush_exec::decision_event(SERVER_ID, d, crate::audit::nanos(took)),
         ]);
     }
 

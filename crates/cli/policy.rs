@@ -242,7 +242,11 @@ fn explain(a: &ExplainArgs) -> anyhow::Result<Outcome> {
         )?;
         let id = format!("{}-1", w.session());
         w.append(&crate::audit::request_event(&id, &request))?;
-        w.append(&crate::audit::decision_event(&id, &d, latency))?;
+        w.append(&hush_exec::decision_event(
+            &id,
+            &d,
+            crate::audit::nanos(latency),
+        ))?;
         w.close()?;
     }
     let mut out = std::io::stdout().lock();

@@ -603,7 +603,8 @@ fn request_program(r: &Request) -> String {
     }
 }
 
-fn decision_event(id: &str, d: &Decision, latency_ns: u64) -> Event {
+/// The audit record of a policy decision (`hush run`, `hush mcp`, `hush policy explain --audit-log`).
+pub fn decision_event(id: &str, d: &Decision, latency_ns: u64) -> Event {
     Event::Decision {
         id: id.to_string(),
         effect: d.effect.as_str().to_string(),

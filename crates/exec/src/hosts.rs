@@ -180,45 +180,7 @@ impl FromStr for HostPort {
             entry: s.to_string(),
             why: why.to_string(),
         };
-        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-            let (h, p) = rest
-                .split_once(']')
-                .ok_or_else(|| err("unclosed `[` in an IPv6 address"))?;
-            if h.parse::<Ipv6Addr>().is_err() {
-                return Err(err("brackets hold an IPv6 address only"));
-            }
-            match p {
-                "" => (h, None),
-                p => (
-                    h,
-                    Some(
-                        p.strip_prefix(':')
-                            .ok_or_else(|| err("expected `:port` after `]`"))?,
-                    ),
-                ),
-            }
-        } else if s.parse::<Ipv6Addr>().is_ok() {
-            (s, None)
-        } else {
-            match s.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (s, None),
-            }
-        };
-        let port = match port {
-            None | Some("*") => None,
-            Some(p) => match p.parse::<u16>() {
-                Ok(p) if p > 0 => Some(p),
-                _ => {
-                    return Err(err(&format!(
-                        "port `{p}` is not a number from 1 to 65535 or `*`"
-                    )))
-                }
-            },
-        };
-        if host.is_empty() {
-            return Err(err("empty host (use `*` for any host)"));
-        }
+        let (host, port) = hush_policy::split_host_port(s).map_err(|why| err(&why))?;
         HostPort::new(host, port).map_err(|e| HostPortError {
             entry: s.to_string(),
             why: e.why,

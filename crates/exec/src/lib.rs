@@ -123,7 +123,7 @@ mod spec;
 mod wire;
 
 pub use confirm::{Answer, Confirm, NoConfirm, Question, TtyConfirm};
-pub use executor::{AuditSink, Executor, NoSecrets, SecretSource};
+pub use executor::{decision_event, AuditSink, Executor, NoSecrets, SecretSource};
 pub use helper::helper_main;
 pub use hosts::HostPortError;
 pub use launch::{ExecError, Outcome, Sandbox, Status, Stop, Usage, EXIT_STOPPED, HELPER_ARG};

@@ -1051,13 +1051,41 @@ fn valid_env_name(s: &str) -> bool {
 
 fn host_port(src: &Source, at: &S<String>) -> Result<HostPort, PolicyError> {
     let s = at.get_ref().trim();
+    let (host, port) = match split_host_port(s) {
+        Ok(hp) => hp,
+        Err(why) => return src.invalid(at.span(), format!("`{s}`: {why}")),
+    };
+    let g = glob(src, at, &host.to_ascii_lowercase(), false)?;
+    Ok(HostPort {
+        src: s.to_string(),
+        host: g.compile_matcher(),
+        port,
+    })
+}
+
+/// Splits a network entry into host and port: `host`, `host:port`, `host:*` (any port),
+/// `[v6]`, `[v6]:port` or a bare IPv6 address. The one parser of this syntax: the policy checks
+/// entries with it and `hush-exec` builds its proxy's allow-list with it.
+///
+/// # Errors
+/// What is wrong, to follow the entry in a message.
+pub fn split_host_port(s: &str) -> Result<(&str, Option<u16>), String> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((h, p)) => (h, p.strip_prefix(':')),
-            None => {
-                return src.invalid(at.span(), format!("`{s}`: unclosed `[` in an IPv6 address"))
-            }
+        let (h, p) = rest
+            .split_once(']')
+            .ok_or("unclosed `[` in an IPv6 address")?;
+        if h.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("brackets hold an IPv6 address only".into());
         }
+        match p {
+            "" => (h, None),
+            p => (
+                h,
+                Some(p.strip_prefix(':').ok_or("expected `:port` after `]`")?),
+            ),
+        }
+    } else if s.parse::<std::net::Ipv6Addr>().is_ok() {
+        (s, None)
     } else {
         match s.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -1068,26 +1096,13 @@ fn host_port(src: &Source, at: &S<String>) -> Result<HostPort, PolicyError> {
         None | Some("*") => None,
         Some(p) => match p.parse::<u16>() {
             Ok(p) if p > 0 => Some(p),
-            _ => {
-                return src.invalid(
-                    at.span(),
-                    format!("`{s}`: port `{p}` is not a number from 1 to 65535 or `*`"),
-                )
-            }
+            _ => return Err(format!("port `{p}` is not a number from 1 to 65535 or `*`")),
         },
     };
     if host.is_empty() {
-        return src.invalid(
-            at.span(),
-            format!("`{s}`: empty host (use `*` for any host)"),
-        );
+        return Err("empty host (use `*` for any host)".into());
     }
-    let g = glob(src, at, &host.to_ascii_lowercase(), false)?;
-    Ok(HostPort {
-        src: s.to_string(),
-        host: g.compile_matcher(),
-        port,
-    })
+    Ok((host, port))
 }
 
 fn matcher(pattern: &str, literal_separator: bool) -> Option<GlobMatcher> {
