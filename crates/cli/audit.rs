@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
-use hush_audit::{verify, CheckpointKey, Event, Flag, Report, Review, Target};
-use hush_policy::{Decision, Effect, Metrics, Request, RiskLevel};
+use hush_audit::{verify, CheckpointKey, Event, Report, Review, Target};
+use hush_policy::{Effect, Metrics, Request, RiskLevel};
 
 use crate::Outcome;
 

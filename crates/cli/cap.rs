@@ -126,14 +126,7 @@ struct IssueArgs {
 
 /// The default store directory.
 pub(crate) fn default_store() -> anyhow::Result<PathBuf> {
-    let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(x) => PathBuf::from(x),
-        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-            Some(h) => PathBuf::from(h).join(".config"),
-            None => bail!("neither XDG_CONFIG_HOME nor HOME is set; pass `--store DIR`"),
-        },
-    };
-    Ok(base.join("hush").join("capabilities"))
+    Ok(crate::mcp::config_dir("--store DIR")?.join("capabilities"))
 }
 
 /// An audit log that capability events go to; errors are kept for the end of the command.

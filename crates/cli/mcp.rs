@@ -145,16 +145,21 @@ pub(crate) struct McpArgs {
     command: Vec<String>,
 }
 
-/// The default trust file.
-pub(crate) fn default_trust_file() -> anyhow::Result<PathBuf> {
+/// `$XDG_CONFIG_HOME/hush`, else `~/.config/hush`; `flag` is named when neither is set.
+pub(crate) fn config_dir(flag: &str) -> anyhow::Result<PathBuf> {
     let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         Some(x) => PathBuf::from(x),
         None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
             Some(h) => PathBuf::from(h).join(".config"),
-            None => bail!("neither XDG_CONFIG_HOME nor HOME is set; pass `--trust-file FILE`"),
+            None => bail!("neither XDG_CONFIG_HOME nor HOME is set; pass `{flag}`"),
         },
     };
-    Ok(base.join("hush").join("mcp-trust.json"))
+    Ok(base.join("hush"))
+}
+
+/// The default trust file.
+pub(crate) fn default_trust_file() -> anyhow::Result<PathBuf> {
+    Ok(config_dir("--trust-file FILE")?.join("mcp-trust.json"))
 }
 
 /// The server's name in a policy, from its command line: the package or program name without
