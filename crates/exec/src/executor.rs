@@ -103,24 +103,8 @@ pub struct Executor {
     rules: Option<Arc<RuleSet>>,
     next_id: AtomicU64,
     close_stdin: bool,
-    /// Set by [`Executor::reload_on_change`]: the policy files' stamps at the last load.
-    stamps: Option<Mutex<Vec<Stamp>>>,
-}
-
-/// What identifies a file's version: path, and (inode, length, mtime) when it exists.
-type Stamp = (PathBuf, Option<(u64, u64, std::time::SystemTime)>);
-
-fn stamps(paths: &[PathBuf]) -> Vec<Stamp> {
-    use std::os::unix::fs::MetadataExt;
-    paths
-        .iter()
-        .map(|p| {
-            let m = std::fs::metadata(p)
-                .ok()
-                .and_then(|m| Some((m.ino(), m.len(), m.modified().ok()?)));
-            (p.clone(), m)
-        })
-        .collect()
+    /// Set by [`Executor::reload_on_change`].
+    reload_on_change: bool,
 }
 
 impl std::fmt::Debug for Executor {
@@ -155,7 +139,7 @@ impl Executor {
             rules: None,
             next_id: AtomicU64::new(1),
             close_stdin: false,
-            stamps: None,
+            reload_on_change: false,
         }
     }
 
@@ -223,11 +207,11 @@ impl Executor {
     }
 
     /// Before every run, checks whether a policy file changed (inode, length, modification
-    /// time) and reloads it if so, so the run uses the edit even when a
-    /// [`watch`](PolicyHandle::watch)er has not seen it yet. An invalid edit keeps the last
-    /// good policy and is audited as a note.
+    /// time) and reloads it once it has settled (see [`PolicyHandle::reload_if_changed`]), so
+    /// the run uses the edit even when a [`watch`](PolicyHandle::watch)er has not seen it yet.
+    /// An invalid edit keeps the last good policy and is audited as a note.
     pub fn reload_on_change(&mut self, yes: bool) -> &mut Self {
-        self.stamps = yes.then(|| Mutex::new(stamps(self.policy.current().sources())));
+        self.reload_on_change = yes;
         self
     }
 
@@ -523,20 +507,14 @@ impl Executor {
     }
 
     fn refresh_policy(&self, id: &str) -> Result<(), ExecError> {
-        let Some(last) = &self.stamps else {
-            return Ok(());
-        };
-        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-        let paths: Vec<PathBuf> = last.iter().map(|(p, _)| p.clone()).collect();
-        if stamps(&paths) == *last {
+        if !self.reload_on_change {
             return Ok(());
         }
-        let note = match self.policy.reload() {
-            Ok(generation) => format!("policy reloaded (generation {generation})"),
-            Err(e) => format!("policy edit refused, the last good policy stays: {e}"),
+        let note = match self.policy.reload_if_changed() {
+            None => return Ok(()),
+            Some(Ok(generation)) => format!("policy reloaded (generation {generation})"),
+            Some(Err(e)) => format!("policy edit refused, the last good policy stays: {e}"),
         };
-        *last = stamps(self.policy.current().sources());
-        drop(last);
         self.record(&Event::Note {
             id: Some(id.to_string()),
             message: note,

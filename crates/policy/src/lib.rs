@@ -84,4 +84,4 @@ pub use types::{
     ConnectRequest, Decision, Effect, ExecRequest, FileRequest, Request, Right, Rights, Risk,
     RiskFlag, RiskKind, RiskLevel, SecretGrant, Tier, ToolRequest,
 };
-pub use watch::{PolicyHandle, ReloadEvent};
+pub use watch::{PolicyHandle, ReloadEvent, SETTLE};

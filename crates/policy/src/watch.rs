@@ -1,10 +1,17 @@
 //! A policy handle that reloads when its files change and swaps atomically for the next
 //! decision. An invalid edit keeps the last good policy and is reported.
+//!
+//! A save is often several writes (truncate, then write; or write in pieces), and a policy read
+//! between them is a different policy: an empty file, or a rule cut before its constraints. So
+//! a change is only loaded once the files have settled: the watcher waits for
+//! [`SETTLE`] without events, and [`PolicyHandle::reload_if_changed`] for two equal looks at
+//! the files [`SETTLE`] apart.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use notify::{RecursiveMode, Watcher};
 
@@ -32,8 +39,46 @@ pub enum ReloadEvent {
 
 type Callback = Box<dyn Fn(&ReloadEvent) + Send + Sync>;
 
+/// How long policy files must stay unchanged before an edit is loaded.
+pub const SETTLE: Duration = Duration::from_millis(100);
+
+/// The longest a reload waits for files that keep changing; then it loads what is there.
+const SETTLE_MAX: Duration = Duration::from_secs(2);
+
+/// What identifies a file's version: path, and (inode, length, mtime) when it exists.
+type Stamp = (PathBuf, Option<(u64, u64, SystemTime)>);
+
+fn stamps(paths: &[PathBuf]) -> Vec<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    paths
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.ino(), m.len(), m.modified().ok()?)));
+            (p.clone(), m)
+        })
+        .collect()
+}
+
+/// Waits until two looks at `paths`, `settle` apart, agree (or [`SETTLE_MAX`] passes).
+fn settle(paths: &[PathBuf], settle: Duration) {
+    let deadline = Instant::now() + SETTLE_MAX;
+    let mut before = stamps(paths);
+    loop {
+        std::thread::sleep(settle);
+        let now = stamps(paths);
+        if now == before || Instant::now() >= deadline {
+            return;
+        }
+        before = now;
+    }
+}
+
 struct Inner {
     loader: Loader,
+    /// The sources' stamps when they were last loaded (or refused).
+    stamps: Mutex<Vec<Stamp>>,
     current: RwLock<(Arc<Policy>, u64)>,
     last_error: Mutex<Option<String>>,
     metrics: Metrics,
@@ -79,6 +124,7 @@ impl PolicyHandle {
         Ok(PolicyHandle {
             inner: Arc::new(Inner {
                 loader,
+                stamps: Mutex::new(stamps(policy.sources())),
                 current: RwLock::new((Arc::new(policy), 1)),
                 last_error: Mutex::new(None),
                 metrics: Metrics::new(),
@@ -149,14 +195,41 @@ impl PolicyHandle {
         reload(&self.inner)
     }
 
+    /// Reloads if a policy file changed (inode, length or modification time) since the last
+    /// load, once the files have stayed unchanged for [`SETTLE`]. For callers that decide at
+    /// known moments (before each command) and cannot wait for a [`watch`](Self::watch)er.
+    /// `None` when nothing changed.
+    pub fn reload_if_changed(&self) -> Option<Result<u64, PolicyError>> {
+        let paths: Vec<PathBuf> = {
+            let last = self.inner.stamps.lock().unwrap_or_else(|p| p.into_inner());
+            if stamps(&self.inner.sources()) == *last {
+                return None;
+            }
+            last.iter().map(|(p, _)| p.clone()).collect()
+        };
+        settle(&paths, SETTLE);
+        Some(reload(&self.inner))
+    }
+
     /// Watches every file the policy was read from (through their directories, so editors
-    /// that save by renaming are seen) and reloads on change.
+    /// that save by renaming are seen) and reloads on change, once no change has been seen for
+    /// [`SETTLE`].
     ///
     /// # Errors
     ///
     /// [`PolicyError::Io`] when the platform's watcher cannot start or watch a directory.
     pub fn watch(&self) -> Result<(), PolicyError> {
+        self.watch_settling(SETTLE)
+    }
+
+    /// [`watch`](Self::watch) with a chosen quiet time before a change is loaded.
+    ///
+    /// # Errors
+    ///
+    /// As [`watch`](Self::watch).
+    pub fn watch_settling(&self, quiet: Duration) -> Result<(), PolicyError> {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let (tx, rx) = mpsc::channel::<()>();
         let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
             let Some(inner) = weak.upgrade() else { return };
             let Ok(ev) = ev else { return };
@@ -172,18 +245,40 @@ impl PolicyHandle {
                 })
             });
             if relevant {
-                let _ = reload(&inner);
-                let _ = watch_dirs(&inner);
+                let _ = tx.send(());
             }
         })
         .map_err(io_err)?;
+        // The sender lives in the watcher, which lives in `Inner`: dropping the last handle
+        // disconnects the channel and ends this thread.
+        let weak = Arc::downgrade(&self.inner);
+        std::thread::Builder::new()
+            .name("hush-policy-watch".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    loop {
+                        match rx.recv_timeout(quiet) {
+                            Ok(()) => continue,
+                            Err(mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                    let Some(inner) = weak.upgrade() else { return };
+                    let _ = reload(&inner);
+                    let _ = watch_dirs(&inner);
+                }
+            })
+            .map_err(|e| PolicyError::Io {
+                path: PathBuf::new(),
+                source: e,
+            })?;
         *self.inner.watcher.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((watcher, HashSet::new()));
         watch_dirs(&self.inner)
     }
 }
 
-fn abs(p: &std::path::Path) -> PathBuf {
+fn abs(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
@@ -220,7 +315,16 @@ fn watch_dirs(inner: &Inner) -> Result<(), PolicyError> {
 }
 
 fn reload(inner: &Inner) -> Result<u64, PolicyError> {
+    let mut last = inner.stamps.lock().unwrap_or_else(|p| p.into_inner());
+    // Stamped before loading, so a write that lands during the load is seen as a change.
+    let before = stamps(&inner.sources());
     let result = inner.loader.load();
+    *last = match &result {
+        // An edit added or dropped an include: stamp the new set.
+        Ok(p) if p.sources().iter().ne(before.iter().map(|(p, _)| p)) => stamps(p.sources()),
+        _ => before,
+    };
+    drop(last);
     let event = match &result {
         Ok(_) => None,
         Err(e) => Some(e.to_string()),

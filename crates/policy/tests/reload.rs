@@ -79,3 +79,51 @@ fn watcher_picks_up_edits() {
     }
     assert_eq!(ls(&h), Effect::Deny);
 }
+
+/// A save in two steps (truncate, then write) is one reload of the whole file: the empty file
+/// between them is never the policy in use.
+#[test]
+fn watcher_waits_for_a_save_to_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = handle(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let seen = h.clone();
+    h.on_reload(move |ev| {
+        let _ = tx.send((
+            matches!(ev, ReloadEvent::Reloaded { .. }),
+            seen.current().rule_count(),
+        ));
+    });
+    h.watch_settling(Duration::from_secs(2)).unwrap();
+    let file = dir.path().join("agent.toml");
+    std::fs::File::create(&file).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&file, V2).unwrap();
+    let (reloaded, rules) = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(reloaded);
+    assert_eq!(rules, 1, "the policy in use after the first reload");
+    assert_eq!(h.generation(), 2);
+    assert_eq!(ls(&h), Effect::Deny);
+    assert!(
+        rx.recv_timeout(Duration::from_secs(3)).is_err(),
+        "one save, one reload"
+    );
+}
+
+#[test]
+fn reload_if_changed_reloads_only_after_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = handle(dir.path());
+    assert!(h.reload_if_changed().is_none());
+    std::fs::write(dir.path().join("agent.toml"), V2).unwrap();
+    assert_eq!(h.reload_if_changed().unwrap().unwrap(), 2);
+    assert_eq!(ls(&h), Effect::Deny);
+    assert!(h.reload_if_changed().is_none());
+    std::fs::write(dir.path().join("agent.toml"), "not = [toml").unwrap();
+    assert!(h.reload_if_changed().unwrap().is_err());
+    assert!(
+        h.reload_if_changed().is_none(),
+        "a refused edit is not retried"
+    );
+    assert_eq!(h.generation(), 2);
+}
