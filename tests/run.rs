@@ -259,22 +259,7 @@ fn timeout_kills_grandchildren_that_ignore_sigterm() {
     assert_eq!(code, 124, "{out}{err}");
     assert!(out.contains("ready"), "{out}{err}");
     assert!(err.contains("timeout"), "{err}");
-    // The helper reaps before `hush run` returns; allow the kernel a moment to tear down.
-    std::thread::sleep(Duration::from_millis(100));
-    let needle = format!("sleep\0{marker}");
-    let survivors: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            std::fs::read(e.path().join("cmdline"))
-                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle.as_bytes()))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        survivors.is_empty(),
-        "grandchildren {survivors:?} survived the timeout"
-    );
+    assert_eq!(survivors(&marker), 0, "grandchildren survived the timeout");
 }
 
 #[test]
@@ -789,6 +774,19 @@ fn session_leaving_bomb(marker: &str) -> [String; 4] {
 }
 
 /// Processes whose command line holds `marker`.
+/// How many processes with `marker` among their arguments are left once killed ones are gone:
+/// polls up to 10 s, because the kernel tears a killed process down after `hush run` returns.
+fn survivors(marker: &str) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = processes_with(marker);
+        if n == 0 || std::time::Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn processes_with(marker: &str) -> usize {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -832,7 +830,7 @@ fn escape_fork_bomb_is_stopped_without_cgroups() {
             "not stopped by the watchdog: {err}"
         );
         assert!(took < Duration::from_secs(10), "{took:?}: {err}");
-        assert_eq!(processes_with(&marker), 0, "a bomb process survived: {err}");
+        assert_eq!(survivors(&marker), 0, "a bomb process survived: {err}");
     }
     // Under the limit: unaffected.
     let (code, out, err) = run_sh(
@@ -869,7 +867,7 @@ fn escape_fork_bomb_is_stopped_without_cgroups() {
     assert!(err.contains("process limit 64 exceeded"), "{err}");
     assert_eq!(res["stopped_by"], "processes", "{res}");
     assert_eq!(res["limits_by"], "rlimit+watchdog", "{res}");
-    assert_eq!(processes_with(&marker), 0, "a bomb process survived: {err}");
+    assert_eq!(survivors(&marker), 0, "a bomb process survived: {err}");
 }
 
 #[test]
@@ -1571,7 +1569,7 @@ fn policy_escapes_are_refused_or_stopped_and_every_run_is_audited() {
     ));
     runs += 1;
     assert_eq!((code, out.as_str()), (0, "started\n"), "{err}");
-    assert_eq!(processes_with(&marker), 0);
+    assert_eq!(survivors(&marker), 0);
     // A memory hog under the policy's memory limit.
     if have_python(name) {
         let (code, out, err) = run(&mut fx.cmd(
