@@ -403,6 +403,66 @@ fn baseline_workflow() {
     assert!(err.contains(".hush-baseline.toml"), "{err}");
 }
 
+/// One baseline for file and history scans: entries for values only in history are marked, so
+/// neither kind of scan calls the other's entries stale or drops them; partial scans cannot
+/// update it.
+#[test]
+fn baseline_serves_file_and_history_scans() {
+    let repo = Repo::new();
+    let current = fake_token(40);
+    let removed = fake_token(41);
+    repo.write("app.py", format!("T = \"{current}\"\n"));
+    repo.write("old.py", format!("T = \"{removed}\"\n"));
+    repo.commit_all("add");
+    repo.write("old.py", "T = None\n");
+    repo.commit_all("remove");
+    let path = repo.path().join(".hush-baseline.toml");
+    // The files first: one plain entry.
+    let (code, _, err) = run(repo.hush().args(["scan", ".", "--update-baseline"]));
+    assert_eq!(code, 0, "{err}");
+    // History adds the removed value, marked.
+    let (code, _, err) = run(repo.hush().args(["scan", "--git", "--update-baseline"]));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&path).expect("baseline");
+    let entry = |file: &str| {
+        text.split("[[finding]]")
+            .find(|e| e.contains(&format!("path = \"{file}\"")))
+            .unwrap_or_else(|| panic!("no entry for {file}: {text}"))
+            .to_string()
+    };
+    assert!(!entry("app.py").contains("history"), "{text}");
+    assert!(entry("old.py").contains("history = true"), "{text}");
+    let with = ["--baseline", ".hush-baseline.toml"];
+    for scan in [&["scan", "."][..], &["scan", "--git"][..]] {
+        let (code, out, err) = run(repo.hush().args(scan).args(with));
+        assert_eq!(code, 0, "{scan:?}: {out}{err}");
+        assert!(!err.contains("stale"), "{scan:?}: {err}");
+    }
+    // A file scan's update keeps the history entry; removing the current value makes its entry
+    // stale for a file scan only once it is gone from the files.
+    let (code, _, _) = run(repo.hush().args(["scan", ".", "--update-baseline"]));
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(&path).expect("baseline"), text);
+    repo.write("app.py", "T = None\n");
+    let (code, _, err) = run(repo.hush().args(["scan", "."]).args(with));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 stale entry"), "{err}");
+    assert!(err.contains("app.py"), "{err}");
+    // Partial scans refuse to update, and leave the file as it was.
+    repo.write("new.py", format!("T = \"{}\"\n", fake_token(42)));
+    repo.git(&["add", "new.py"]);
+    for partial in [
+        &["scan", "--staged", "--update-baseline"][..],
+        &["scan", "--git", "HEAD~1..HEAD", "--update-baseline"][..],
+        &["scan", "-", "--update-baseline"][..],
+    ] {
+        let (code, _, err) = run(repo.hush().args(partial));
+        assert_eq!(code, 2, "{partial:?}: {err}");
+        assert!(err.contains("--update-baseline needs a full scan"), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&path).expect("baseline"), text);
+}
+
 #[test]
 fn config_file_ignores_paths_disables_rules_and_names_the_baseline() {
     let repo = Repo::new();

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use hush_patterns::{KnownValuesBuilder, RuleSet, RuleSetBuilder};
 use hush_scan::git::{self, HistoryOptions};
 use hush_scan::report::{self, Format, RenderOptions};
-use hush_scan::{Baseline, BaselineOutcome, Config, Outcome, Scanner, WalkOptions};
+use hush_scan::{Baseline, BaselineOutcome, Config, Coverage, Outcome, Scanner, WalkOptions};
 
 use crate::Outcome as Exit;
 
@@ -54,7 +54,8 @@ pub(crate) struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// Write every current finding to the baseline (keeping reasons and expiry dates of entries
-    /// still found, dropping stale ones) and exit 0.
+    /// still found, dropping stale ones) and exit 0. With `--git`, new entries are marked
+    /// `history = true`, which file scans leave alone.
     #[arg(long)]
     update_baseline: bool,
     /// A configuration: a gitleaks config (its rules are added), a hush rule file, or a
@@ -186,6 +187,30 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
     let progress =
         Progress::new(!args.no_progress && !args.quiet && std::io::stderr().is_terminal());
     let stdin_only = args.paths.len() == 1 && args.paths[0] == Path::new("-");
+    if args.update_baseline {
+        // An update drops the entries the scan did not see: only a full scan may write one.
+        let partial = if args.staged {
+            Some("--staged")
+        } else if args.git.as_ref().is_some_and(|r| !r.is_empty()) {
+            Some("a --git range")
+        } else if args.since_commit.is_some() {
+            Some("--since-commit")
+        } else if args.paths.iter().any(|p| p == Path::new("-")) {
+            Some("stdin")
+        } else {
+            None
+        };
+        if let Some(what) = partial {
+            bail!(
+                "--update-baseline needs a full scan (the files, or `--git` with no range): a scan of {what} would drop the entries it does not see"
+            );
+        }
+    }
+    let coverage = if args.git.is_some() {
+        Coverage::History
+    } else {
+        Coverage::Files
+    };
     let full_scan; // whether every finding of the target was seen (for stale baseline entries)
     let outcome: Outcome = if args.staged {
         full_scan = false;
@@ -242,7 +267,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
         } else {
             Baseline::new_random()?
         };
-        let new = old.updated(&outcome.detections);
+        let new = old.updated(&outcome.detections, coverage);
         new.save(&path)?;
         if !args.quiet {
             eprintln!(
@@ -300,7 +325,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<Exit> {
             &stats,
             &detections,
             baseline_report.as_ref(),
-            full_scan,
+            full_scan.then_some(coverage),
             started.elapsed(),
         );
     }
@@ -335,7 +360,8 @@ fn summary(
     stats: &hush_scan::Stats,
     detections: &[hush_scan::Detection],
     baseline: Option<&(PathBuf, BaselineOutcome)>,
-    full_scan: bool,
+    // Set for a full scan: which baseline entries it answers for (for stale ones).
+    full: Option<Coverage>,
     took: Duration,
 ) {
     let mut line = format!(
@@ -391,14 +417,20 @@ fn summary(
                 e.expires.map(|d| d.to_string()).unwrap_or_default()
             );
         }
-        if full_scan && !b.stale.is_empty() {
+        let stale = full.map(|c| b.stale_in(c)).unwrap_or_default();
+        if !stale.is_empty() {
             eprintln!(
-                "hush: baseline `{}`: {} stale entr{} no longer found (run `hush scan --update-baseline` to drop them):",
+                "hush: baseline `{}`: {} stale entr{} no longer found (run `hush scan{} --update-baseline` to drop them):",
                 path.display(),
-                b.stale.len(),
-                if b.stale.len() == 1 { "y" } else { "ies" }
+                stale.len(),
+                if stale.len() == 1 { "y" } else { "ies" },
+                if matches!(full, Some(Coverage::History)) {
+                    " --git"
+                } else {
+                    ""
+                }
             );
-            for e in &b.stale {
+            for e in stale {
                 eprintln!(
                     "  {} {}",
                     e.rule,

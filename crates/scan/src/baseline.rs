@@ -5,6 +5,12 @@
 //! an entry, the same secret moved to another file stays accepted, and a different secret on
 //! the same line is still reported. Entries may carry a `reason` and an `expires` date; expired
 //! entries stop suppressing, and entries nothing matched any more are reported as stale.
+//!
+//! One baseline serves file scans and history scans. Entries a history scan added are marked
+//! `history = true`: they may accept values removed from the files long ago, so a file scan
+//! neither reports them stale nor drops them on update (and turns one it matches into a plain
+//! entry). A history scan does the same for plain entries, which may name files not committed
+//! yet. See [`Coverage`].
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -37,6 +43,30 @@ pub struct BaselineEntry {
     pub reason: Option<String>,
     /// The day it stops being accepted.
     pub expires: Option<Date>,
+    /// Added by a history scan and not matched by a file scan since (written `history = true`):
+    /// only a history scan reports it stale or drops it.
+    pub history: bool,
+}
+
+/// What a full scan covered, for [`Baseline::updated`] and [`BaselineOutcome::stale_in`]: each kind of
+/// scan answers only for its own entries.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Coverage {
+    /// Every file under the scanned paths: answers for entries without `history`.
+    Files,
+    /// Every commit of every ref: answers for `history` entries, and marks its new entries
+    /// `history`.
+    History,
+}
+
+impl Coverage {
+    fn answers_for(&self, e: &BaselineEntry) -> bool {
+        match self {
+            Coverage::Files => !e.history,
+            Coverage::History => e.history,
+        }
+    }
 }
 
 /// A loaded or new baseline.
@@ -62,8 +92,19 @@ pub struct BaselineOutcome {
     pub suppressed: usize,
     /// Entries that matched a finding but have expired (the finding is reported again).
     pub expired: Vec<BaselineEntry>,
-    /// Entries that matched nothing in this scan.
+    /// Entries that matched nothing in this scan (see [`BaselineOutcome::stale_in`] for those the
+    /// scan answers for).
     pub stale: Vec<BaselineEntry>,
+}
+
+impl BaselineOutcome {
+    /// The stale entries a full scan of this coverage answers for: the ones to report.
+    pub fn stale_in(&self, coverage: Coverage) -> Vec<&BaselineEntry> {
+        self.stale
+            .iter()
+            .filter(|e| coverage.answers_for(e))
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -83,6 +124,8 @@ struct EntryRepr {
     path: Option<String>,
     reason: Option<String>,
     expires: Option<String>,
+    #[serde(default)]
+    history: bool,
 }
 
 impl Baseline {
@@ -151,6 +194,7 @@ impl Baseline {
                 path: e.path,
                 reason: e.reason,
                 expires,
+                history: e.history,
             });
         }
         Ok(Baseline { key, entries })
@@ -214,10 +258,11 @@ impl Baseline {
         (keep, outcome)
     }
 
-    /// The baseline that accepts exactly `all` (every finding of a full scan, before the
-    /// baseline was applied): entries still matched keep their reason and expiry, new findings
-    /// get entries, stale entries are dropped.
-    pub fn updated(&self, all: &[Detection]) -> Baseline {
+    /// The baseline after a full scan that found `all` (every finding, before the baseline
+    /// was applied): entries still matched keep their reason and expiry, new findings get
+    /// entries, and entries the scan answers for but did not match are dropped; the others are
+    /// kept (see [`Coverage`]). An entry matched by a file scan is no longer `history`.
+    pub fn updated(&self, all: &[Detection], coverage: Coverage) -> Baseline {
         let mut entries: Vec<BaselineEntry> = Vec::new();
         let mut seen = HashSet::new();
         for d in all {
@@ -229,17 +274,30 @@ impl Baseline {
                 .entries
                 .iter()
                 .find(|e| e.rule == *d.rule_id && e.hash == h);
-            entries.push(match old {
-                Some(e) => e.clone(),
-                None => BaselineEntry {
+            entries.push(match (old, coverage) {
+                (Some(e), Coverage::Files) => BaselineEntry {
+                    history: false,
+                    ..e.clone()
+                },
+                (Some(e), Coverage::History) => e.clone(),
+                (None, _) => BaselineEntry {
                     rule: d.rule_id.to_string(),
                     hash: h,
                     path: Some(d.path.to_string()),
                     reason: None,
                     expires: None,
+                    history: matches!(coverage, Coverage::History),
                 },
             });
         }
+        entries.extend(
+            self.entries
+                .iter()
+                .filter(|e| {
+                    !coverage.answers_for(e) && !seen.contains(&(e.rule.clone(), e.hash.clone()))
+                })
+                .cloned(),
+        );
         entries.sort_by(|a, b| (&a.path, &a.rule, &a.hash).cmp(&(&b.path, &b.rule, &b.hash)));
         Baseline {
             key: self.key.clone(),
@@ -276,6 +334,9 @@ impl Baseline {
                     "expires = \"{}\"\n",
                     x.format(DATE).unwrap_or_default()
                 ));
+            }
+            if e.history {
+                s.push_str("history = true\n");
             }
         }
         s

@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use allow::inline_allow;
-pub use baseline::{today, Baseline, BaselineEntry, BaselineOutcome};
+pub use baseline::{today, Baseline, BaselineEntry, BaselineOutcome, Coverage};
 pub use config::{Config, ScanConfig, CONFIG_FILE};
 pub use detect::{Detection, Scanner};
 pub use error::{Error, Result};
