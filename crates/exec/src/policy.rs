@@ -50,8 +50,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use globset::{GlobBuilder, GlobMatcher};
-use hush_policy::{Effect, NetworkMode, Policy, Right};
+use hush_policy::{Effect, GlobPattern, NetworkMode, Policy, Right};
 
 use crate::launch::ExecError;
 use crate::spec::{HostPort, Limits, Network, PathRule, Rights, SandboxSpec, Stdin};
@@ -206,9 +205,9 @@ struct Pattern {
     /// What follows `base`, `None` when the pattern is a plain path.
     rest: Option<String>,
     /// Matches the pattern (and, for `dir/**`, `dir`).
-    matcher: Vec<GlobMatcher>,
+    matcher: Vec<GlobPattern>,
     /// The pattern's components, one matcher each; `None` for `**`.
-    comps: Vec<Option<GlobMatcher>>,
+    comps: Vec<Option<GlobPattern>>,
 }
 
 impl Pattern {
@@ -228,14 +227,7 @@ impl Pattern {
                 base.push(part);
             }
         }
-        let glob = |p: &str| {
-            GlobBuilder::new(p)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .build()
-                .ok()
-                .map(|g| g.compile_matcher())
-        };
+        let glob = |p: &str| GlobPattern::new(p, true);
         let mut matcher = vec![glob(src)?];
         if let Some(dir) = src.strip_suffix("/**").filter(|d| !d.is_empty()) {
             matcher.push(glob(dir)?);
@@ -262,7 +254,7 @@ impl Pattern {
                 _ => None,
             })
             .collect();
-        fn extend(pc: &[Option<GlobMatcher>], xs: &[&std::ffi::OsStr]) -> bool {
+        fn extend(pc: &[Option<GlobPattern>], xs: &[&std::ffi::OsStr]) -> bool {
             match (pc.first(), xs.first()) {
                 (_, None) => true,
                 (None, Some(_)) => false,

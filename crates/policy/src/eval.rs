@@ -221,7 +221,7 @@ impl Policy {
             if r.args.len() > args.len() || (r.exact && r.args.len() != args.len()) {
                 continue;
             }
-            if !r.args.iter().zip(args).all(|(g, a)| glob_match(g, a)) {
+            if !r.args.iter().zip(args).all(|(g, a)| g.is_match(a)) {
                 continue;
             }
             if code && !r.shell && r.meta.effect != Effect::Deny {
@@ -369,7 +369,7 @@ impl Policy {
         let mut matched: Vec<&Meta> = Vec::new();
         let mut notes = Vec::new();
         for r in &self.mcp {
-            if !glob_match(&r.server, &t.server) || !glob_match(&r.tool, &t.tool) {
+            if !r.server.is_match(&t.server) || !r.tool.is_match(&t.tool) {
                 continue;
             }
             match constraints_hold(r, args, ws, self.ctx.home_str()) {
@@ -385,24 +385,6 @@ impl Policy {
         }
         Ok(())
     }
-}
-
-/// `GlobMatcher::is_match`, comparing patterns without glob syntax (most server, tool and
-/// argument patterns) as plain strings, which skips the regex. The patterns are case-sensitive
-/// with backslash escapes, so a pattern free of `*?[]{}\\` matches exactly itself; and they
-/// are built without `literal_separator` (see `load.rs`), so `*` alone matches anything.
-pub(crate) fn glob_match(m: &globset::GlobMatcher, s: &str) -> bool {
-    let p = m.glob().glob();
-    if p == "*" {
-        return true;
-    }
-    if !p
-        .bytes()
-        .any(|b| matches!(b, b'*' | b'?' | b'[' | b']' | b'{' | b'}' | b'\\'))
-    {
-        return p == s;
-    }
-    m.is_match(s)
 }
 
 /// Records matched rules and returns their strictest effect, or denies with `default`.
@@ -632,51 +614,5 @@ mod tests {
         assert_eq!(unwrap_wrapper("/usr/bin/timeout", &a).unwrap().0, "git");
         assert!(unwrap_wrapper("git", &a).is_none());
         assert!(unwrap_wrapper("env", &args(&["A=1"])).is_none());
-    }
-}
-
-#[cfg(test)]
-mod glob_fast_path {
-    use super::glob_match;
-
-    /// The fast paths agree with the regex for the patterns the loader builds.
-    #[test]
-    fn agrees_with_globset() {
-        let patterns = [
-            "read_file",
-            "*",
-            "tool7",
-            "sub*",
-            "a?c",
-            "x\\*y",
-            "{a,b}",
-            "[ab]c",
-            "",
-        ];
-        let inputs = [
-            "read_file",
-            "read_files",
-            "",
-            "sub",
-            "sub7",
-            "abc",
-            "x*y",
-            "a",
-            "b",
-            "ac",
-            "a/b",
-            "READ_FILE",
-        ];
-        for p in patterns {
-            let m = globset::GlobBuilder::new(p)
-                .literal_separator(false)
-                .backslash_escape(true)
-                .build()
-                .expect("glob")
-                .compile_matcher();
-            for s in inputs {
-                assert_eq!(glob_match(&m, s), m.is_match(s), "pattern {p:?} on {s:?}");
-            }
-        }
     }
 }

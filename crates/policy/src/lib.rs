@@ -60,6 +60,7 @@
 mod check;
 mod error;
 mod eval;
+mod glob;
 mod load;
 mod metrics;
 mod paths;
@@ -73,6 +74,7 @@ mod watch;
 pub use check::TestOutcome;
 pub use error::{Location, PolicyError};
 pub use eval::{MAX_ARGS, MAX_FIELD_LEN, MAX_JSON_DEPTH};
+pub use glob::GlobPattern;
 pub use load::{canonicalize_request, split_host_port, Loader, MAX_POLICY_BYTES};
 pub use metrics::{Metrics, MetricsSnapshot, LATENCY_BUCKETS_NS};
 pub use paths::Context;

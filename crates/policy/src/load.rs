@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use globset::{Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::glob::GlobPattern;
 use hush_patterns::RuleSet;
 
 use crate::error::{Location, PolicyError};
@@ -518,7 +520,10 @@ impl LoadCx<'_> {
             let mut args = Vec::new();
             let mut args_src = Vec::new();
             for a in &r.args {
-                args.push(glob(src, a, a.get_ref(), false)?.compile_matcher());
+                args.push(GlobPattern::from_glob(
+                    glob(src, a, a.get_ref(), false)?,
+                    false,
+                ));
                 args_src.push(a.get_ref().clone());
             }
             replace_or_push(
@@ -648,8 +653,9 @@ impl LoadCx<'_> {
             let r = rule.into_inner();
             let meta = self.meta(src, ("mcp", i), (&r.id, r.effect, r.reason), span.clone())?;
             check_id(&meta, r.id.as_ref().map_or(span.clone(), |s| s.span()))?;
-            let server = glob(src, &r.server, r.server.get_ref(), false)?.compile_matcher();
-            let tool = glob(src, &r.tool, r.tool.get_ref(), false)?.compile_matcher();
+            let server =
+                GlobPattern::from_glob(glob(src, &r.server, r.server.get_ref(), false)?, false);
+            let tool = GlobPattern::from_glob(glob(src, &r.tool, r.tool.get_ref(), false)?, false);
             let mut args = Vec::new();
             for (name, c) in r.args {
                 let cspan = c.span();
@@ -1058,7 +1064,7 @@ fn host_port(src: &Source, at: &S<String>) -> Result<HostPort, PolicyError> {
     let g = glob(src, at, &host.to_ascii_lowercase(), false)?;
     Ok(HostPort {
         src: s.to_string(),
-        host: g.compile_matcher(),
+        host: GlobPattern::from_glob(g, false),
         port,
     })
 }
@@ -1105,13 +1111,8 @@ pub fn split_host_port(s: &str) -> Result<(&str, Option<u16>), String> {
     Ok((host, port))
 }
 
-fn matcher(pattern: &str, literal_separator: bool) -> Option<GlobMatcher> {
-    GlobBuilder::new(pattern)
-        .literal_separator(literal_separator)
-        .backslash_escape(true)
-        .build()
-        .ok()
-        .map(|g| g.compile_matcher())
+fn matcher(pattern: &str, literal_separator: bool) -> Option<GlobPattern> {
+    GlobPattern::new(pattern, literal_separator)
 }
 
 /// Contradictions and rules that can never apply, within one tier.
@@ -1183,9 +1184,14 @@ fn validate_layer(l: &Layer) -> Result<(), PolicyError> {
             }
         }
     }
+    let env_deny: Vec<(&String, GlobPattern)> = l
+        .env_deny
+        .iter()
+        .filter_map(|(d, _)| Some((d, matcher(d, false)?)))
+        .collect();
     for (a, loc) in &l.env_allow {
-        for (d, _) in &l.env_deny {
-            if matcher(d, false).is_some_and(|m| m.is_match(a)) {
+        for (d, m) in &env_deny {
+            if m.is_match(a) {
                 return invalid(
                     loc,
                     format!("`environment.allow` entry `{a}` can never apply: `environment.deny` entry `{d}` removes it"),

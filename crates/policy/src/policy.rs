@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use globset::{GlobMatcher, GlobSet};
+use globset::GlobSet;
+
+use crate::glob::GlobPattern;
 use hush_patterns::RuleSet;
 
 use crate::error::Location;
@@ -39,7 +41,7 @@ pub(crate) struct CmdRule {
     /// The pattern has a `/`: it matches the program's path, not its file name.
     pub(crate) by_path: bool,
     pub(crate) args_src: Vec<String>,
-    pub(crate) args: Vec<GlobMatcher>,
+    pub(crate) args: Vec<GlobPattern>,
     pub(crate) exact: bool,
     pub(crate) shell: bool,
 }
@@ -59,8 +61,8 @@ pub(crate) struct McpRule {
     pub(crate) meta: Meta,
     pub(crate) server_src: String,
     pub(crate) tool_src: String,
-    pub(crate) server: GlobMatcher,
-    pub(crate) tool: GlobMatcher,
+    pub(crate) server: GlobPattern,
+    pub(crate) tool: GlobPattern,
     pub(crate) args: Vec<ArgConstraint>,
     /// A pinned tool trust level (one of [`TOOL_TRUST_LEVELS`]).
     pub(crate) trust: Option<&'static str>,
@@ -78,7 +80,7 @@ pub const SERVER_TRUST_LEVELS: [&str; 3] = ["trusted", "untrusted", "sandboxed"]
 #[derive(Debug, Clone)]
 pub(crate) struct HostPort {
     pub(crate) src: String,
-    pub(crate) host: GlobMatcher,
+    pub(crate) host: GlobPattern,
     pub(crate) port: Option<u16>,
 }
 
@@ -232,7 +234,7 @@ impl Policy {
         let rank = |levels: &[&str], l: &str| levels.iter().position(|x| *x == l);
         let mut pinned: (Option<&'static str>, Option<&'static str>) = (None, None);
         for r in &self.mcp {
-            if !crate::eval::glob_match(&r.server, server) {
+            if !r.server.is_match(server) {
                 continue;
             }
             if let Some(l) = r.server_trust {
@@ -243,7 +245,7 @@ impl Policy {
                     pinned.0 = Some(l);
                 }
             }
-            if let Some(l) = r.trust.filter(|_| crate::eval::glob_match(&r.tool, tool)) {
+            if let Some(l) = r.trust.filter(|_| r.tool.is_match(tool)) {
                 if pinned
                     .1
                     .is_none_or(|p| rank(&TOOL_TRUST_LEVELS, l) > rank(&TOOL_TRUST_LEVELS, p))
@@ -259,9 +261,7 @@ impl Policy {
     /// or confirm `[[mcp]]` rule names both, and no deny rule without argument constraints
     /// does. A client should not see tools for which this is false (`tools/list`).
     pub fn tool_visible(&self, server: &str, tool: &str) -> bool {
-        let names = |r: &&McpRule| {
-            crate::eval::glob_match(&r.server, server) && crate::eval::glob_match(&r.tool, tool)
-        };
+        let names = |r: &&McpRule| r.server.is_match(server) && r.tool.is_match(tool);
         let mut reachable = false;
         for r in self.mcp.iter().filter(names) {
             match r.meta.effect {
