@@ -49,6 +49,10 @@ if old:
         ("BASE run: strict (--no-namespaces)", [old, "run", "--no-namespaces", "--", "/bin/true"]),
         ("BASE run: --network on --no-namespaces", [old, "run", "--network", "on", "--no-namespaces", "--", "/bin/true"]),
     ]
+    rows += [
+        ("BASE run --policy (ide profile)", [old, "run", "--policy", policy, "--", "/bin/true"]),
+        ("BASE run -- /bin/echo hi (rules compiled)", [old, "run", "--", "/bin/echo", "hi"]),
+    ]
 # Round-robin: every row takes its turn in each round, so load from other processes falls on all
 # rows alike.
 for name, cmd in rows:

@@ -126,11 +126,13 @@ impl RuleSetBuilder {
     pub fn build(&self) -> Result<RuleSet> {
         let mut specs: Vec<RuleSpec> = Vec::new();
         if self.builtin {
-            for (name, text) in crate::builtin::FILES {
-                specs.extend(rule::parse_file(
-                    Path::new(&format!("builtin:{name}")),
-                    text,
-                )?);
+            let files: Vec<_> = crate::builtin::FILES.iter().collect();
+            for parsed in in_parallel(
+                &files,
+                || (),
+                |(), (name, text)| rule::parse_file(Path::new(&format!("builtin:{name}")), text),
+            ) {
+                specs.extend(parsed?);
             }
         }
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -173,16 +175,75 @@ impl RuleSetBuilder {
             }
             disabled.insert(id.as_str());
         }
+        let specs: Vec<RuleSpec> = specs
+            .into_iter()
+            .filter(|s| !disabled.contains(s.id.as_str()))
+            .collect();
+        // Each worker shares `allow` regexes among its own rules only: they compile lazily, so
+        // a list repeated across workers costs a little memory, not time.
         let mut rules = Vec::with_capacity(specs.len());
-        let mut interner = crate::rule::AllowInterner::new();
-        for spec in specs {
-            if disabled.contains(spec.id.as_str()) {
-                continue;
-            }
-            rules.push(spec.compile_with(&mut interner)?);
+        for compiled in in_parallel(&specs, crate::rule::AllowInterner::new, |interner, spec| {
+            spec.clone().compile_with(interner)
+        }) {
+            // In order, so the first error reported is the first rule at fault.
+            rules.push(compiled?);
         }
         RuleSet::assemble(rules)
     }
+}
+
+/// Threads for building a rule set: the cores, at most 4.
+fn workers() -> usize {
+    // Asked once: the answer reads cgroup files.
+    static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORKERS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+}
+
+/// `f` over `items` on up to [`workers`] threads, results in `items`' order. Threads take the
+/// next item as they finish one (rules differ a lot in cost), each with its own `state`. Where
+/// a thread cannot be started (a process limit, say), the others do its share.
+fn in_parallel<T: Sync, S, R: Send>(
+    items: &[T],
+    state: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut st = state();
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            done.push((i, f(&mut st, item)));
+        }
+        done
+    };
+    let n = workers().min(items.len());
+    let mut all: Vec<(usize, R)> = if n <= 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..n)
+                .filter_map(|_| {
+                    std::thread::Builder::new()
+                        .name("hush-rules".into())
+                        .spawn_scoped(scope, work)
+                        .ok()
+                })
+                .collect();
+            let mut all = work();
+            for h in handles {
+                match h.join() {
+                    Ok(done) => all.extend(done),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            all
+        })
+    };
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -250,30 +311,45 @@ impl RuleSet {
                 entries.len() - 1
             })
         };
+        // Each rule's prefilter patterns (the base64 forms take some computing), in parallel;
+        // then slots in rule order, so the set is the same whatever the threads did.
+        let order: Vec<usize> = (0..rules.len()).collect();
+        let wanted = in_parallel(
+            &order,
+            || (),
+            |(), &r| {
+                let rule = &rules[r];
+                let mut want: Vec<(Vec<u8>, bool, Slot)> = Vec::new();
+                for k in &rule.keywords {
+                    want.push((k.as_bytes().to_vec(), true, Slot::Rule(r as u32)));
+                }
+                // base64 is case-sensitive: encode the keyword in every spelling the rule
+                // suggests.
+                for form in &rule.keyword_forms {
+                    for alphabet in [Alphabet::Standard, Alphabet::UrlSafe] {
+                        for align in 0..3 {
+                            let (stable, lead) = decode::b64_stable(form, align, alphabet);
+                            if stable.len() >= 4 {
+                                want.push((stable, false, Slot::Base64(lead as u8)));
+                            }
+                        }
+                    }
+                    if form.iter().any(|&b| !decode::is_unreserved(b)) {
+                        want.push((decode::percent_encode(form), true, Slot::Percent));
+                    }
+                }
+                want
+            },
+        );
         let mut plan: Vec<(usize, Slot)> = Vec::new();
         let mut keywordless = Vec::new();
-        for (r, rule) in rules.iter().enumerate() {
-            if rule.keywords.is_empty() {
+        for (r, want) in wanted.into_iter().enumerate() {
+            if rules[r].keywords.is_empty() {
                 keywordless.push(r as u32);
                 continue;
             }
-            for k in &rule.keywords {
-                plan.push((slot(k.as_bytes().to_vec(), true), Slot::Rule(r as u32)));
-            }
-            // base64 is case-sensitive: encode the keyword in every spelling the rule suggests.
-            let forms = &rule.keyword_forms;
-            for form in forms {
-                for alphabet in [Alphabet::Standard, Alphabet::UrlSafe] {
-                    for align in 0..3 {
-                        let (stable, lead) = decode::b64_stable(form, align, alphabet);
-                        if stable.len() >= 4 {
-                            plan.push((slot(stable, false), Slot::Base64(lead as u8)));
-                        }
-                    }
-                }
-                if form.iter().any(|&b| !decode::is_unreserved(b)) {
-                    plan.push((slot(decode::percent_encode(form), true), Slot::Percent));
-                }
+            for (p, ci, what) in want {
+                plan.push((slot(p, ci), what));
             }
         }
         for (i, what) in plan {

@@ -186,3 +186,29 @@ fn builtin_examples_are_found_encoded() {
         failures.join("\n")
     );
 }
+
+/// The pack is parsed and compiled on several threads; the rules still come in file order
+/// (sorted file names, rules as written), so reports and `hush rules list` are stable.
+#[test]
+fn builtin_rules_keep_file_order() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../patterns");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut want = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        for rule in doc["rules"].as_array().unwrap() {
+            want.push(rule["id"].as_str().unwrap().to_string());
+        }
+    }
+    for _ in 0..3 {
+        let set = RuleSet::builtin().unwrap();
+        let got: Vec<&str> = set.rules().iter().map(|r| r.id()).collect();
+        assert_eq!(got, want);
+    }
+}
