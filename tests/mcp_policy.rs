@@ -1,6 +1,6 @@
 //! `hush mcp --policy`: the policy as the guard and as the server's sandbox, with the fake
-//! server and with real servers from the package registries driven by the official MCP Python
-//! SDK client (`tests/data/mcp/sdk_calls.py`).
+//! server and with real servers from the package registries driven by real clients: the official
+//! MCP Python SDK (`tests/data/mcp/sdk_calls.py`) and the MCP Inspector's CLI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use crate::mcp::{call, converse, denied_text, feed, py, python, review, server, DENIED};
 use crate::util::{available, fake_token};
 
-/// Where `.ci/run` installs `@modelcontextprotocol/server-filesystem`.
+/// Where `.ci/run` installs `@modelcontextprotocol/server-filesystem` and
+/// `@modelcontextprotocol/inspector`.
 fn npm_prefix() -> PathBuf {
     std::env::var_os("HUSH_TEST_NPM_PREFIX")
         .map(PathBuf::from)
@@ -234,56 +235,130 @@ fn mcp_runs_a_sandboxed_server_at_strict_or_not_at_all() {
     assert!(log.contains(r#""kind":"enforcement""#), "{log}");
 }
 
-/// `@modelcontextprotocol/server-filesystem` (npm) under the example policy, driven by the
-/// official Python SDK client: a read inside the project works, a traversal outside it is
-/// denied, a file holding a (generated) API key comes back redacted, a tool the policy denies
-/// is hidden, a write asks (no terminal: denied), and every call is in `hush audit review`.
+/// `@modelcontextprotocol/server-filesystem` (npm) on a project directory, under the example
+/// policy: `notes.txt` to read, `config.txt` holding a generated fake token, and `../outside`.
+struct FsServer {
+    _dir: tempfile::TempDir,
+    base: PathBuf,
+    project: PathBuf,
+    script: PathBuf,
+    policy: PathBuf,
+    audit: PathBuf,
+    token: String,
+}
+
+impl FsServer {
+    /// `None` (skipped, or a failure under CI) when the server or `extra` is not installed.
+    fn new(test: &str, extra: (&mut Command, &str)) -> Option<FsServer> {
+        let script =
+            npm_prefix().join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
+        if !available(
+            Command::new("test").arg("-f").arg(&script),
+            test,
+            "npm install --prefix \"$TMPDIR/hush-ci-npm\" @modelcontextprotocol/server-filesystem",
+        ) || !available(
+            Command::new("node").arg("--version"),
+            test,
+            "apt-get install nodejs",
+        ) || !available(extra.0, test, extra.1)
+        {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let project = base.join("project");
+        std::fs::create_dir(&project).unwrap();
+        std::fs::create_dir(base.join("outside")).unwrap();
+        std::fs::write(project.join("notes.txt"), "hello from the project\n").unwrap();
+        let token = fake_token(0x6d63_7066);
+        std::fs::write(project.join("config.txt"), format!("token={token}\n")).unwrap();
+        std::fs::write(base.join("outside/secret.txt"), "not yours\n").unwrap();
+        // The example policy, plus where the test installed the server.
+        let policy = base.join("policy.toml");
+        std::fs::write(
+            &policy,
+            format!(
+                "extends = [{:?}]\n\n[[filesystem]]\nid = \"server-code\"\npaths = [{:?}]\nrights = [\"read\", \"execute\"]\n",
+                example_policy().display().to_string(),
+                format!("{}/**", npm_prefix().canonicalize().unwrap().display()),
+            ),
+        )
+        .unwrap();
+        Some(FsServer {
+            audit: base.join("audit.jsonl"),
+            _dir: dir,
+            base,
+            project,
+            script,
+            policy,
+            token,
+        })
+    }
+
+    /// `hush mcp` and its arguments, guarding the server.
+    fn guarded(&self) -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = vec![env!("CARGO_BIN_EXE_hush").into(), "mcp".into()];
+        for (flag, value) in [
+            ("--trust-file", self.base.join("trust.json")),
+            ("--policy", self.policy.clone()),
+            ("--audit-log", self.audit.clone()),
+        ] {
+            v.push(flag.into());
+            v.push(value.into());
+        }
+        v.extend(["--".into(), "node".into(), self.script.clone().into()]);
+        v.push(self.project.clone().into());
+        v
+    }
+
+    fn path(&self, rel: &str) -> String {
+        self.project.join(rel).display().to_string()
+    }
+
+    /// The tool calls in `hush audit review`, after the server command's own decision.
+    fn reviewed_calls(&self) -> (Vec<(String, String)>, Value) {
+        let r = review(&self.audit)["review"].clone();
+        let calls = r["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("filesystem/"))
+            })
+            .map(|c| {
+                (
+                    c["target"].as_str().unwrap().to_string(),
+                    c["effect"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (calls, r)
+    }
+}
+
+/// The filesystem server under the example policy, driven by the official Python SDK client: a
+/// read inside the project works, a traversal outside it is denied, a file holding a
+/// (generated) API key comes back redacted, a tool the policy denies is hidden, a write asks
+/// (no terminal: denied), and every call is in `hush audit review`.
 #[test]
 fn mcp_filesystem_server_end_to_end() {
-    let script =
-        npm_prefix().join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
-    if !available(
-        Command::new("test").arg("-f").arg(&script),
-        "the filesystem server test",
-        "npm install --prefix \"$TMPDIR/hush-ci-npm\" @modelcontextprotocol/server-filesystem",
-    ) || !available(
-        Command::new("python3").args(["-c", "import mcp"]),
-        "the filesystem server test",
-        "python3 -m pip install mcp",
-    ) || !available(
-        Command::new("node").arg("--version"),
-        "the filesystem server test",
-        "apt-get install nodejs",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().canonicalize().unwrap();
-    let project = base.join("project");
-    std::fs::create_dir(&project).unwrap();
-    std::fs::create_dir(base.join("outside")).unwrap();
-    std::fs::write(project.join("notes.txt"), "hello from the project\n").unwrap();
-    let token = fake_token(0x6d63_7066);
-    std::fs::write(project.join("config.txt"), format!("token={token}\n")).unwrap();
-    std::fs::write(base.join("outside/secret.txt"), "not yours\n").unwrap();
-    // The example policy, plus where the test installed the server.
-    let policy = base.join("policy.toml");
-    std::fs::write(
-        &policy,
-        format!(
-            "extends = [{:?}]\n\n[[filesystem]]\nid = \"server-code\"\npaths = [{:?}]\nrights = [\"read\", \"execute\"]\n",
-            example_policy().display().to_string(),
-            format!("{}/**", npm_prefix().canonicalize().unwrap().display()),
+    let test = "the filesystem server test";
+    let Some(fx) = FsServer::new(
+        test,
+        (
+            Command::new("python3").args(["-c", "import mcp"]),
+            "python3 -m pip install mcp",
         ),
-    )
-    .unwrap();
-    let audit = base.join("audit.jsonl");
-    let p = |rel: &str| project.join(rel).display().to_string();
+    ) else {
+        return;
+    };
     let calls = json!([
-        ["read_text_file", {"path": p("notes.txt")}],
-        ["read_text_file", {"path": p("../outside/secret.txt")}],
-        ["read_text_file", {"path": p("config.txt")}],
-        ["write_file", {"path": p("new.txt"), "content": "x"}],
+        ["read_text_file", {"path": fx.path("notes.txt")}],
+        ["read_text_file", {"path": fx.path("../outside/secret.txt")}],
+        ["read_text_file", {"path": fx.path("config.txt")}],
+        ["write_file", {"path": fx.path("new.txt"), "content": "x"}],
     ]);
     let out = Command::new("setsid")
         .arg("-w")
@@ -291,19 +366,8 @@ fn mcp_filesystem_server_end_to_end() {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mcp/sdk_calls.py"))
         .arg(calls.to_string())
         .arg("--")
-        .arg(env!("CARGO_BIN_EXE_hush"))
-        .arg("mcp")
-        .arg("--trust-file")
-        .arg(base.join("trust.json"))
-        .arg("--policy")
-        .arg(&policy)
-        .arg("--audit-log")
-        .arg(&audit)
-        .arg("--")
-        .arg("node")
-        .arg(&script)
-        .arg(&project)
-        .current_dir(&project)
+        .args(fx.guarded())
+        .current_dir(&fx.project)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -329,22 +393,10 @@ fn mcp_filesystem_server_end_to_end() {
     let text = results[2]["text"].as_str().unwrap();
     assert_eq!(text, "token=[REDACTED:hush.github.pat]\n");
     assert_eq!(results[3], json!({"isError": true, "text": DENIED}));
-    assert!(!project.join("new.txt").exists());
-    assert!(!stderr.contains(&token[4..]), "{stderr}");
+    assert!(!fx.project.join("new.txt").exists());
+    assert!(!stderr.contains(&fx.token[4..]), "{stderr}");
 
-    let r = review(&audit)["review"].clone();
-    let calls: Vec<(String, String)> = r["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .skip(1) // the server command's own decision
-        .map(|c| {
-            (
-                c["target"].as_str().unwrap().to_string(),
-                c["effect"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let (calls, r) = fx.reviewed_calls();
     let want = [
         ("filesystem/read_text_file", "allow"),
         ("filesystem/read_text_file", "deny"),
@@ -355,9 +407,114 @@ fn mcp_filesystem_server_end_to_end() {
     assert_eq!(calls, want);
     assert_eq!(r["calls"][4]["answer"], json!("no-terminal"));
     assert!(r["redactions"].as_u64().unwrap() >= 1, "{r}");
-    let log = std::fs::read_to_string(&audit).unwrap();
-    assert!(!log.contains(&token[4..]));
+    let log = std::fs::read_to_string(&fx.audit).unwrap();
+    assert!(!log.contains(&fx.token[4..]));
     assert!(log.contains(r#""server":"filesystem""#), "{log}");
+}
+
+/// The same server driven by the MCP Inspector's CLI (`@modelcontextprotocol/inspector
+/// --cli`), one session per call as a user would run it: the listing hides what the policy
+/// never allows, a read works, a traversal is denied, the fake key comes back redacted (in
+/// `content` and `structuredContent`), and `hush audit review` has every call of the four
+/// sessions.
+#[test]
+fn mcp_filesystem_server_through_the_inspector_cli() {
+    let test = "the MCP Inspector test";
+    let inspector = npm_prefix().join("node_modules/.bin/mcp-inspector");
+    let Some(fx) = FsServer::new(
+        test,
+        (
+            Command::new("test").arg("-x").arg(&inspector),
+            "npm install --prefix \"$TMPDIR/hush-ci-npm\" @modelcontextprotocol/inspector",
+        ),
+    ) else {
+        return;
+    };
+    // The inspector appends its own options to a server's arguments, so hush's `--` goes in a
+    // launcher script, as it would in a client that cannot pass one.
+    let launcher = fx.base.join("guarded-filesystem.sh");
+    let quoted: Vec<String> = fx
+        .guarded()
+        .iter()
+        .map(|a| format!("'{}'", a.to_str().unwrap()))
+        .collect();
+    std::fs::write(&launcher, format!("#!/bin/sh\nexec {}\n", quoted.join(" "))).unwrap();
+    std::fs::set_permissions(
+        &launcher,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
+    let inspect = |method: &[&str]| -> Value {
+        let out = Command::new("setsid")
+            .arg("-w")
+            .arg(&inspector)
+            .arg("--cli")
+            .arg(&launcher)
+            .args(method)
+            .current_dir(&fx.project)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{method:?}: {stdout}{stderr}");
+        assert!(!stderr.contains(&fx.token[4..]), "{stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{method:?}: {e}: {stdout}"))
+    };
+    let call = |path: &str| {
+        let arg = format!("path={}", fx.path(path));
+        inspect(&[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "read_text_file",
+            "--tool-arg",
+            &arg,
+        ])
+    };
+    let listed = inspect(&["--method", "tools/list"]);
+    let tools: Vec<&str> = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(tools.contains(&"read_text_file"), "{tools:?}");
+    assert!(!tools.contains(&"move_file"), "{tools:?}");
+    assert!(!tools.contains(&"read_multiple_files"), "{tools:?}");
+    let read = call("notes.txt");
+    assert_eq!(
+        read["content"][0]["text"],
+        json!("hello from the project\n")
+    );
+    assert_ne!(read["isError"], json!(true));
+    let traversal = call("../outside/secret.txt");
+    assert_eq!(traversal["isError"], json!(true));
+    assert_eq!(traversal["content"][0]["text"], json!(DENIED));
+    let key = call("config.txt");
+    let text = key.to_string();
+    assert!(!text.contains(&fx.token[4..]), "{text}");
+    assert_eq!(
+        key["content"][0]["text"],
+        json!("token=[REDACTED:hush.github.pat]\n")
+    );
+    if let Some(structured) = key.get("structuredContent") {
+        assert_eq!(
+            structured["content"],
+            json!("token=[REDACTED:hush.github.pat]\n")
+        );
+    }
+
+    let (calls, r) = fx.reviewed_calls();
+    let want = [
+        ("filesystem/read_text_file", "allow"),
+        ("filesystem/read_text_file", "deny"),
+        ("filesystem/read_text_file", "allow"),
+    ]
+    .map(|(a, b)| (a.to_string(), b.to_string()));
+    assert_eq!(calls, want, "{r}");
+    assert!(r["redactions"].as_u64().unwrap() >= 1, "{r}");
+    let log = std::fs::read_to_string(&fx.audit).unwrap();
+    assert!(!log.contains(&fx.token[4..]));
 }
 
 /// The README's sample policy loads and its own tests pass.
