@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::util::{available, fake_token};
+use crate::util::{assert_hidden, available, fake_token};
 
 pub(crate) const DENIED: &str = "hush: this tool call was denied by the user's security policy.";
 
@@ -115,16 +115,32 @@ pub(crate) fn feed(cmd: Command, input: &[String]) -> Run {
     }
 }
 
-/// `hush mcp ARGS -- python3 fake_server.py SERVER_ARGS` with no controlling terminal.
+/// `hush mcp ARGS -- python3 fake_server.py SERVER_ARGS` with no controlling terminal, the
+/// interpreter's directories allowed in the sandbox.
 pub(crate) fn hush_mcp(trust: &Path, args: &[&str], server_args: &[&str]) -> Command {
+    let flags: Vec<&str> = python()
+        .1
+        .iter()
+        .map(String::as_str)
+        .chain(args.iter().copied())
+        .collect();
+    guarding_fake(trust, &flags, server_args)
+}
+
+/// `hush mcp --trust-file TRUST FLAGS -- python3 fake_server.py SERVER_ARGS` with no controlling
+/// terminal.
+pub(crate) fn guarding_fake(
+    trust: &Path,
+    flags: &[impl AsRef<std::ffi::OsStr>],
+    server_args: &[&str],
+) -> Command {
     let mut c = Command::new("setsid");
     c.arg("-w")
         .arg(env!("CARGO_BIN_EXE_hush"))
         .arg("mcp")
         .arg("--trust-file")
         .arg(trust)
-        .args(&python().1)
-        .args(args)
+        .args(flags)
         .arg("--")
         .arg(py())
         .arg(server())
@@ -371,13 +387,13 @@ fn mcp_redacts_results_and_server_stderr() {
     cmd.env("FAKE_SECRET", &token).env("DB_PASSWORD", value);
     let run = feed(cmd, &input);
     let out = String::from_utf8_lossy(&run.stdout);
-    assert!(!out.contains(&token[4..]), "{out}");
+    assert_hidden(&out, &token[4..], "the client's output");
     let text = run.reply(json!(1))["result"]["content"][0]["text"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(text, "config: token=[REDACTED:hush.github.pat]\nbye");
-    assert!(!run.stderr.contains(&token[4..]), "{}", run.stderr);
+    assert_hidden(&run.stderr, &token[4..], "stderr");
     assert!(run
         .stderr
         .contains("fake server starting with token [REDACTED:hush.github.pat]"));
@@ -397,7 +413,7 @@ fn mcp_redacts_results_and_server_stderr() {
         ],
     );
     let out = String::from_utf8_lossy(&run.stdout);
-    assert!(!out.contains(value), "{out}");
+    assert_hidden(&out, value, "the client's output");
     assert!(
         out.contains("config: token=[REDACTED:hush.known-value]"),
         "{out}"
@@ -414,12 +430,12 @@ fn mcp_redacts_results_and_server_stderr() {
     cmd.env("FAKE_SECRET", value);
     let run = feed(cmd, &[call(1, "leak", json!({}))]);
     let out = String::from_utf8_lossy(&run.stdout);
-    assert!(!out.contains(value), "{out}");
+    assert_hidden(&out, value, "the client's output");
     assert!(
         out.contains("config: token=[REDACTED:hush.known-value]"),
         "{out}"
     );
-    assert!(!run.stderr.contains(value), "{}", run.stderr);
+    assert_hidden(&run.stderr, value, "stderr");
 }
 
 #[test]

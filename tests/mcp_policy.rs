@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use crate::mcp::{call, converse, denied_text, feed, py, python, review, server, DENIED};
-use crate::util::{available, fake_token};
+use crate::util::{assert_hidden, available, fake_token};
 
 /// Where `.ci/run` installs `@modelcontextprotocol/server-filesystem` and
 /// `@modelcontextprotocol/inspector`.
@@ -64,22 +64,10 @@ effect = "deny"
 }
 
 fn hush_mcp_policy(trust: &Path, policy: &Path, args: &[&str], server_args: &[&str]) -> Command {
-    let mut c = Command::new("setsid");
-    c.arg("-w")
-        .arg(env!("CARGO_BIN_EXE_hush"))
-        .arg("mcp")
-        .arg("--trust-file")
-        .arg(trust)
-        .arg("--policy")
-        .arg(policy)
-        .args(["--server-name", "fake"])
-        .args(args)
-        .arg("--")
-        .arg(py())
-        .arg(server())
-        .args(server_args)
-        .env_remove("FAKE_SECRET");
-    c
+    let mut flags: Vec<&std::ffi::OsStr> = vec!["--policy".as_ref(), policy.as_os_str()];
+    flags.extend(["--server-name", "fake"].map(std::ffi::OsStr::new));
+    flags.extend(args.iter().map(std::ffi::OsStr::new));
+    crate::mcp::guarding_fake(trust, &flags, server_args)
 }
 
 fn tool_names(reply: &Value) -> Vec<String> {
@@ -394,7 +382,7 @@ fn mcp_filesystem_server_end_to_end() {
     assert_eq!(text, "token=[REDACTED:hush.github.pat]\n");
     assert_eq!(results[3], json!({"isError": true, "text": DENIED}));
     assert!(!fx.project.join("new.txt").exists());
-    assert!(!stderr.contains(&fx.token[4..]), "{stderr}");
+    assert_hidden(&stderr, &fx.token[4..], "stderr");
 
     let (calls, r) = fx.reviewed_calls();
     let want = [
@@ -454,11 +442,18 @@ fn mcp_filesystem_server_through_the_inspector_cli() {
             .current_dir(&fx.project)
             .output()
             .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        // What failures print, with the fake key masked.
+        let masked = |b: &[u8]| String::from_utf8_lossy(b).replace(&fx.token[4..], "<SECRET>");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{method:?}: {stdout}{stderr}");
-        assert!(!stderr.contains(&fx.token[4..]), "{stderr}");
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{method:?}: {e}: {stdout}"))
+        assert!(
+            out.status.success(),
+            "{method:?}: {}{}",
+            masked(&out.stdout),
+            masked(&out.stderr)
+        );
+        assert_hidden(&stderr, &fx.token[4..], "stderr");
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{method:?}: {e}: {}", masked(&out.stdout)))
     };
     let call = |path: &str| {
         let arg = format!("path={}", fx.path(path));
@@ -492,7 +487,7 @@ fn mcp_filesystem_server_through_the_inspector_cli() {
     assert_eq!(traversal["content"][0]["text"], json!(DENIED));
     let key = call("config.txt");
     let text = key.to_string();
-    assert!(!text.contains(&fx.token[4..]), "{text}");
+    assert_hidden(&text, &fx.token[4..], "the result");
     assert_eq!(
         key["content"][0]["text"],
         json!("token=[REDACTED:hush.github.pat]\n")
@@ -664,7 +659,7 @@ fn mcp_gives_the_server_its_vault_secret_and_redacts_it() {
     );
     assert!(!String::from_utf8_lossy(&run.stdout).contains(&value));
     // The server printed it to stderr at start: redacted there too.
-    assert!(!run.stderr.contains(&value), "{}", run.stderr);
+    assert_hidden(&run.stderr, &value, "stderr");
     assert!(
         run.stderr
             .contains("fake server starting with token [REDACTED:hush.known-value]"),

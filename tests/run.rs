@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::util::{fake_token, hush, run, run_with_stdin, wrapped};
+use crate::util::{assert_hidden, fake_token, hush, run, run_with_stdin, wrapped};
 
 /// `hush run` with the test's own environment dropped except `PATH`.
 fn hush_run(args: &[&str]) -> std::process::Command {
@@ -445,7 +445,7 @@ fn tty_gives_the_program_terminals_and_keeps_streams_apart() {
     let (code, out, err) =
         run(hush_run(&["--tty", "--secret-env", "T", "--", "sh", "-c", script]).env("T", &secret));
     assert_eq!(code, 0, "{err}");
-    assert!(!out.contains(&secret), "{out}");
+    assert_hidden(&out, &secret, "the output");
     assert!(out.starts_with("stdout is a tty [REDACTED"), "{out}");
     assert!(
         out.ends_with("]\na\nb\n"),

@@ -7,6 +7,17 @@ pub(crate) fn hush() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hush"))
 }
 
+/// Fails if `text` holds `secret`, showing `text` with the value masked: a failing test must not
+/// print the value it caught.
+#[track_caller]
+pub(crate) fn assert_hidden(text: &str, secret: &str, what: &str) {
+    assert!(
+        !text.contains(secret),
+        "{what} holds the secret value:\n{}",
+        text.replace(secret, "<SECRET>")
+    );
+}
+
 /// Runs `cmd` and returns (exit code, stdout, stderr).
 pub(crate) fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hush_vault::{Entry, Error, ExposeSecret, KdfParams, SecretString, Vault};
 
-use crate::util::{hush, run, run_with_stdin};
+use crate::util::{assert_hidden, hush, run, run_with_stdin};
 
 const PASS: &str = "integration passphrase";
 
@@ -143,7 +143,7 @@ fn set_get_list_rotate_rm() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("stored `API_TOKEN`"), "{err}");
-    assert!(!err.contains("fake-token"), "{err}");
+    assert_hidden(&err, "fake-token", "stderr");
     assert_eq!(fx.value("API_TOKEN").as_deref(), Some("fake-token-value-1"));
 
     let (code, out, err) = run(fx.cmd().args(["get", "API_TOKEN"]));
@@ -160,7 +160,8 @@ fn set_get_list_rotate_rm() {
 
     let (code, out, _) = run(fx.cmd().args(["list"]));
     assert_eq!(code, 0);
-    assert!(!out.contains("fake-token") && !out.contains(&old), "{out}");
+    assert_hidden(&out, "fake-token", "the listing");
+    assert_hidden(&out, &old, "the listing");
     let api = out.lines().find(|l| l.starts_with("API_TOKEN")).unwrap();
     assert!(api.contains(" ok ") && api.ends_with("prod"), "{out}");
     let expired = out.lines().find(|l| l.starts_with("OLD")).unwrap();
@@ -229,10 +230,10 @@ fn values_never_go_to_a_terminal_unless_asked() {
         out.contains("refusing to print a secret to a terminal"),
         "{out}"
     );
-    assert!(!out.contains("terminal-shy-value"), "{out}");
+    assert_hidden(&out, "terminal-shy-value", "the output");
     let (code, out) = shell("export --shell");
     assert_eq!(code, 2, "{out}");
-    assert!(!out.contains("terminal-shy-value"), "{out}");
+    assert_hidden(&out, "terminal-shy-value", "the output");
     let (code, out) = shell("get TOKEN --dangerous-print");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("terminal-shy-value"), "{out}");
@@ -275,7 +276,7 @@ fn import_env_skips_existing_unless_overwrite() {
     let (code, _, err) = run(fx.cmd().arg("import-env").arg(&env));
     assert_eq!(code, 2);
     assert!(err.contains(".env:2: expected `NAME=value`"), "{err}");
-    assert!(!err.contains("secret-ish"), "{err}");
+    assert_hidden(&err, "secret-ish", "stderr");
 }
 
 #[test]
@@ -319,7 +320,7 @@ fn passphrase_sources_and_their_errors() {
     );
     assert_eq!(code, 2);
     assert!(err.contains("wrong passphrase for `"), "{err}");
-    assert!(!err.contains("not the passphrase"), "{err}");
+    assert_hidden(&err, "not the passphrase", "stderr");
     // A passphrase file others can read is refused.
     std::fs::set_permissions(
         &fx.passfile,

@@ -258,7 +258,12 @@ fn secrets_never_reach_the_log() {
     assert_eq!(w.redactions(), 3);
     w.close().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.contains(token) && !text.contains("battery"), "{text}");
+    assert!(
+        !text.contains(token) && !text.contains("battery"),
+        "the log holds a secret value:\n{}",
+        text.replace(token, "<SECRET>")
+            .replace("battery", "<SECRET>")
+    );
     assert!(text.contains("token [REDACTED:hush.github.pat]"), "{text}");
     assert!(
         text.contains("\"pw\":[\"[REDACTED:hush.known-value]\"]"),
