@@ -3,9 +3,11 @@
 //! with no terminal, or no answer in time, the answer is no.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use hush_stream::prompt::{printable, read_reply, Reply};
 
 /// What the human is asked about. Every string is already sanitised: secrets masked.
 #[derive(Debug)]
@@ -119,54 +121,13 @@ impl TtyConfirm {
     }
 
     fn read_answer(&self, tty: &mut File) -> Answer {
-        let deadline = Instant::now() + self.timeout;
-        let mut line = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Answer::Timeout;
-            }
-            let ts = rustix::time::Timespec {
-                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
-                tv_nsec: i64::from(left.subsec_nanos()),
-            };
-            let mut fds = [rustix::event::PollFd::new(
-                &*tty,
-                rustix::event::PollFlags::IN,
-            )];
-            match rustix::event::poll(&mut fds, Some(&ts)) {
-                Ok(0) => return Answer::Timeout,
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return Answer::NoTerminal,
-            }
-            let mut buf = [0u8; 64];
-            match tty.read(&mut buf) {
-                Ok(0) | Err(_) => return Answer::No,
-                Ok(n) => line.extend_from_slice(&buf[..n]),
-            }
-            if let Some(pos) = line.iter().position(|&b| b == b'\n' || b == b'\r') {
-                let word = String::from_utf8_lossy(&line[..pos])
-                    .trim()
-                    .to_ascii_lowercase();
-                return if matches!(word.as_str(), "y" | "yes") {
-                    Answer::Yes
-                } else {
-                    Answer::No
-                };
-            }
-            if line.len() > 256 {
-                return Answer::No;
-            }
+        match read_reply(tty, self.timeout) {
+            Reply::Line(word) if matches!(word.as_str(), "y" | "yes") => Answer::Yes,
+            Reply::TimedOut => Answer::Timeout,
+            Reply::NoTerminal => Answer::NoTerminal,
+            _ => Answer::No,
         }
     }
-}
-
-/// Control characters out, so an argument cannot rewrite the terminal.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 impl Confirm for TtyConfirm {

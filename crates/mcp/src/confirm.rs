@@ -2,9 +2,11 @@
 //! terminal; with none, or no answer in time, the answer is deny.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use hush_stream::prompt::{printable, read_reply, Reply};
 
 use serde::Serialize;
 
@@ -85,9 +87,9 @@ impl TtyPrompt {
     fn render(q: &Question<'_>) -> String {
         let mut s = String::new();
         s.push_str("\n── hush mcp: confirm tool call ──\n");
-        s.push_str(&format!("server:    {}\n", clean(q.server)));
-        s.push_str(&format!("tool:      {}\n", clean(q.tool)));
-        s.push_str(&format!("arguments: {}\n", clean(q.arguments)));
+        s.push_str(&format!("server:    {}\n", printable(q.server)));
+        s.push_str(&format!("tool:      {}\n", printable(q.tool)));
+        s.push_str(&format!("arguments: {}\n", printable(q.arguments)));
         s.push_str(&format!("risk:      {}\n", q.risk.as_str()));
         for r in q.reasons {
             s.push_str(&format!(
@@ -97,7 +99,7 @@ impl TtyPrompt {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
                 r.risk.as_str(),
-                clean(&r.at)
+                printable(&r.at)
             ));
         }
         s.push_str(
@@ -108,53 +110,19 @@ impl TtyPrompt {
     }
 
     fn read_answer(&self, tty: &mut File) -> Answer {
-        let deadline = Instant::now() + self.timeout;
-        let mut line = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Answer::TimedOut;
-            }
-            let ts = rustix::event::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: i64::from(left.subsec_nanos()),
-            };
-            let mut fds = [rustix::event::PollFd::new(
-                &*tty,
-                rustix::event::PollFlags::IN,
-            )];
-            match rustix::event::poll(&mut fds, Some(&ts)) {
-                Ok(0) => return Answer::TimedOut,
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return Answer::NoTerminal,
-            }
-            let mut byte = [0u8; 64];
-            match tty.read(&mut byte) {
-                Ok(0) | Err(_) => return Answer::Cancel,
-                Ok(n) => line.extend_from_slice(&byte[..n]),
-            }
-            if let Some(pos) = line.iter().position(|&b| b == b'\n' || b == b'\r') {
-                let word = String::from_utf8_lossy(&line[..pos])
-                    .trim()
-                    .to_ascii_lowercase();
-                return match word.as_str() {
-                    "e" | "execute" | "y" | "yes" => Answer::ExecuteOnce,
-                    "a" | "always" => Answer::AlwaysAllowTool,
-                    "t" | "trust" => Answer::AlwaysTrustServer,
-                    "b" | "block" => Answer::BlockTool,
-                    _ => Answer::Cancel,
-                };
-            }
+        match read_reply(tty, self.timeout) {
+            Reply::Line(word) => match word.as_str() {
+                "e" | "execute" | "y" | "yes" => Answer::ExecuteOnce,
+                "a" | "always" => Answer::AlwaysAllowTool,
+                "t" | "trust" => Answer::AlwaysTrustServer,
+                "b" | "block" => Answer::BlockTool,
+                _ => Answer::Cancel,
+            },
+            Reply::TimedOut => Answer::TimedOut,
+            Reply::NoTerminal => Answer::NoTerminal,
+            _ => Answer::Cancel,
         }
     }
-}
-
-/// Control characters out, so a tool name can't rewrite the terminal.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 impl Prompt for TtyPrompt {
@@ -182,9 +150,10 @@ impl Prompt for TtyPrompt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
-    fn no_device_means_no_terminal_and_render_is_clean() {
+    fn no_device_means_no_terminal_and_render_is_printable() {
         let p = TtyPrompt {
             device: PathBuf::from("/nonexistent/tty"),
             timeout: Duration::from_millis(10),

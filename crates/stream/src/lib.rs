@@ -27,6 +27,7 @@
 mod ansi;
 mod json;
 mod pipe;
+pub mod prompt;
 mod redactor;
 mod replace;
 mod style;
