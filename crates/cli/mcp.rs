@@ -435,21 +435,11 @@ pub(crate) fn run(args: McpArgs) -> anyhow::Result<Outcome> {
             }
         },
         None => {
-            let mut env = Vec::new();
-            for name in &args.env {
-                if let Some(value) = std::env::var_os(name) {
-                    env.push((OsString::from(name), value));
-                }
-            }
-            let mut secrets = Vec::new();
-            for name in &args.secret_env {
-                let value = std::env::var(name).with_context(|| {
-                    format!(
-                        "environment variable `{name}` (from --secret-env) is not set or not UTF-8"
-                    )
-                })?;
-                secrets.push((name.clone(), name.clone(), SecretString::from(value)));
-            }
+            let (env, secrets) = crate::run::flags_env(&args.env, &args.secret_env)?;
+            let secrets = secrets
+                .into_iter()
+                .map(|(name, value)| (name.clone(), name, value))
+                .collect();
             let spec = crate::run::flags_spec(
                 &args.allow_read,
                 &args.allow_exec,

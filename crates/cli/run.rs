@@ -162,6 +162,26 @@ pub(crate) enum NetworkArg {
     On,
 }
 
+/// Variables passed as they are, and secrets (name, value) to inject.
+type FlagsEnv = (Vec<(OsString, OsString)>, Vec<(String, SecretString)>);
+
+/// The variables `--env` passes (those that are set) and the values `--secret-env` injects
+/// (each must be set, as UTF-8), from hush's own environment.
+pub(crate) fn flags_env(env: &[String], secret_env: &[String]) -> anyhow::Result<FlagsEnv> {
+    let passed = env
+        .iter()
+        .filter_map(|name| Some((OsString::from(name), std::env::var_os(name)?)))
+        .collect();
+    let mut secrets = Vec::new();
+    for name in secret_env {
+        let value = std::env::var(name).with_context(|| {
+            format!("environment variable `{name}` (from --secret-env) is not set or not UTF-8")
+        })?;
+        secrets.push((name.clone(), SecretString::from(value)));
+    }
+    Ok((passed, secrets))
+}
+
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if args.policy.is_some() {
         return crate::run_policy::run(args);
@@ -209,16 +229,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = std::env::var_os("PATH") {
         sandbox.search_path(path);
     }
-    for name in &args.env {
-        if let Some(value) = std::env::var_os(name) {
-            sandbox.env(name, value);
-        }
+    let (env, secrets) = flags_env(&args.env, &args.secret_env)?;
+    for (name, value) in env {
+        sandbox.env(name, value);
     }
-    for name in &args.secret_env {
-        let value = std::env::var(name).with_context(|| {
-            format!("environment variable `{name}` (from --secret-env) is not set or not UTF-8")
-        })?;
-        sandbox.secret_env(name, SecretString::from(value));
+    for (name, value) in secrets {
+        sandbox.secret_env(&name, value);
     }
 
     let outcome = match sandbox.run(std::io::stdout(), std::io::stderr()) {
